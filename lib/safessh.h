@@ -1,0 +1,334 @@
+/*
+ * safessh.h: the types and prototypes shared by safessh(1) and its tests.
+ *
+ * Library functions (lib/) never print and never exit: they return 0 on
+ * success and -1 on failure with *cause set to an allocated one-line
+ * message (the caller frees it), or 1/0 for predicates.  Pure logic takes
+ * the time and its input as arguments so that tests can drive it.
+ */
+#ifndef SAFESSH_H
+#define SAFESSH_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define SAFESSH_VERSION		"0.1.0"
+
+#define EXIT_REFUSED		75	/* EX_TEMPFAIL: refused for the budget */
+#define EXIT_SSHERR		255	/* safessh's own errors, as ssh's */
+
+/* sshd's LoginGraceTime default: no connection stays unauthenticated longer. */
+#define LOGIN_GRACE		120
+/* An authentication this recent (and no failure since) proves a key. */
+#define PROOF_WINDOW		60
+/* A server that answered this recently was up: a refusal is a ban sign. */
+#define ANSWER_WINDOW		3600
+
+/* ---------------------------------------------------------------- util.c */
+
+/* A growable, NULL-terminated argument vector (OpenSSH's arglist). */
+struct arglist {
+	char	**list;
+	size_t	  num;
+	size_t	  nalloc;
+};
+
+int	 arglist_add(struct arglist *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 arglist_addv(struct arglist *, const char *);
+void	 arglist_free(struct arglist *);
+/* One shell-quoted line (for --dry-run); NULL on ENOMEM; caller frees. */
+char	*arglist_quote(char *const *, size_t);
+
+/* Allocating sprintf for causes; returns NULL on ENOMEM. */
+char	*xstrfmt(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Expand a leading "~/" against $HOME; caller frees; NULL on ENOMEM. */
+char	*util_tilde(const char *);
+/* Format a duration as "41m", "1h30m", "12s"; returns buf. */
+char	*util_dur(long, char *, size_t);
+
+/* ---------------------------------------------------------------- argv.c */
+
+/* One of the user's ssh options, in the order given. */
+struct sshopt {
+	char	 opt;		/* option letter */
+	char	*arg;		/* its argument, or NULL for a flag */
+};
+
+/* The user's command line, parsed with ssh's own grammar. */
+struct sshcmd {
+	struct sshopt	*opts;		/* options, except -i and IdentityFile */
+	size_t		 nopts;
+	char		*dest;		/* destination as typed, or NULL */
+	char		*host;		/* its host part (the alias as typed) */
+	char		*user;		/* -l or destination, ssh's precedence */
+	int		 port;		/* -p or ssh://, ssh's precedence; -1 */
+	char		*identity;	/* the one -i / -o IdentityFile, or NULL */
+	char		*config;	/* -F FILE, or NULL */
+	char		 passthru;	/* 'G', 'V', 'Q', 'O' or 'Z'; else 0 */
+	char	       **cmd;		/* remote command and its arguments */
+	size_t		 ncmd;
+};
+
+/*
+ * Parse ssh's argv (without argv[0]) into cmd.  Returns 0, or -1 with
+ * *cause (a bad option, a missing argument, a second -i, a hostile host,
+ * user, port or -J hop).  argv_free() releases what it allocated.
+ */
+int	 argv_parse(int, char *const *, struct sshcmd *, char **);
+void	 argv_free(struct sshcmd *);
+/* The first value of -o KEYWORD (case-insensitive), or NULL. */
+const char *argv_option(const struct sshcmd *, const char *);
+
+/* What safessh forces ahead of the user's options. */
+struct rewrite {
+	const char	*identity;	/* path handed to ssh as IdentityFile */
+	const char	*hostname;	/* HostName, or NULL */
+	const char	*user;		/* User, or NULL */
+	int		 port;		/* Port, or 0 */
+	long		 connect_timeout; /* ConnectTimeout, or 0 */
+	int		 password;	/* allow password/keyboard-interactive */
+	const char	*localcmd;	/* LocalCommand (auth notice), or NULL */
+	const char	*sshconfig;	/* -F replacement, or NULL */
+	const char	*controlpath;	/* ControlPath for reuse, or NULL */
+	long		 controlpersist; /* seconds, with controlpath */
+};
+
+/*
+ * Build the argv for ssh: argv0, the forced options, the user's options
+ * (without a -F when rw->sshconfig replaces it), "--", the destination,
+ * the command.  Returns 0, or -1 with *cause.
+ */
+int	 argv_build(const struct sshcmd *, const struct rewrite *,
+	    const char *, struct arglist *, char **);
+
+/* G5 validation; return 1 if acceptable, else 0 with *why (static text). */
+int	 argv_valid_host(const char *, const char **);
+int	 argv_valid_user(const char *, const char **);
+int	 argv_valid_port(const char *, int *, const char **);
+int	 argv_valid_jump(const char *, const char **);
+
+/* ---------------------------------------------------------------- conf.c */
+
+enum onrisk {
+	ONRISK_DELAY,
+	ONRISK_REFUSE
+};
+
+enum rulekind {
+	RULE_COUNT,		/* at most max_failures failures in window */
+	RULE_PENALTY		/* PerSourcePenalties: a decaying sum */
+};
+
+struct rule {
+	enum rulekind	 kind;
+	int		 max_failures;	/* RULE_COUNT */
+	long		 window;	/* RULE_COUNT, seconds */
+	long		 penalty;	/* RULE_PENALTY: per failed connection */
+	long		 noauth;	/* RULE_PENALTY: per unauthenticated one */
+	long		 limit;		/* RULE_PENALTY: never exceed this */
+};
+
+#define POLICY_MAXRULES	4
+#define POLICY_NAMELEN	64
+
+struct policy {
+	char		 name[POLICY_NAMELEN];
+	struct rule	 rules[POLICY_MAXRULES];
+	int		 nrules;
+	long		 cooldown;	/* seconds after a ban signature */
+};
+
+/* The settings for one destination, after all matching sections. */
+struct hostconf {
+	const char		*hostname;	/* NULL: unset */
+	const char		*user;
+	const char		*identity;
+	const char		*server;	/* ban domain name, or NULL */
+	const char		*ssh;		/* the real ssh, or NULL */
+	int			 port;		/* 0: unset */
+	const struct policy	*policy;
+	enum onrisk		 on_risk;
+	long			 max_delay;
+	int			 parallel;
+	long			 connect_timeout;
+	int			 retries;
+	long			 reuse;		/* seconds; 0: no reuse */
+	int			 password;	/* allow prompts */
+	/* "file:line" where each forced value was set, for messages. */
+	const char		*hostname_at;
+	const char		*user_at;
+	const char		*identity_at;
+	const char		*port_at;
+};
+
+struct conf;
+
+/* A new configuration holding only the built-in defaults and policies. */
+struct conf	*conf_new(void);
+/*
+ * Read one INI file into conf, later values winning.  A missing file is
+ * not an error unless must_exist.  The file must not be a symlink,
+ * group/world-writable, or owned by anyone but the user or root.
+ * Returns 0, or -1 with *cause naming "file:line: ...".
+ */
+int	 conf_load(struct conf *, const char *, int, char **);
+/* Load the configured file set (SPEC "Files"), honouring SAFESSH_CONFIG. */
+int	 conf_load_default(struct conf *, char **);
+/* Settings for host (the alias as typed); strings belong to conf. */
+int	 conf_host(const struct conf *, const char *, struct hostconf *,
+	    char **);
+const struct policy *conf_policy(const struct conf *, const char *);
+void	 conf_free(struct conf *);
+/* "30", "30s", "10m", "2h", "1d", "1h30m" -> seconds; 0 or -1. */
+int	 conf_duration(const char *, long *);
+/* ssh_config-style pattern list ("a*,!b" or space separated); 1/0. */
+int	 conf_match(const char *, const char *);
+/* Each configuration key, for the documentation test; NULL-terminated. */
+extern const char *const conf_keys[];
+
+/* -------------------------------------------------------------- policy.c */
+
+/* How an attempt ended (or where it is). Stored by name in the ledger. */
+enum outcome {
+	OUT_INFLIGHT,	/* started; not authenticated, not ended */
+	OUT_AUTH,	/* authenticated; the session may still run */
+	OUT_OK,		/* ended after a session, or ssh exited != 255 */
+	OUT_AUTHFAIL,	/* tried to authenticate and failed */
+	OUT_NOAUTH,	/* ended before authenticating; no ban sign */
+	OUT_BAN,	/* the server refused this source: ban signature */
+	OUT_DROP,	/* closed before the banner, no recent failure */
+	OUT_NET,	/* local or network problem; the server saw nothing */
+	OUT_LOST,	/* safessh died before the outcome was known */
+	OUT_MAX
+};
+
+const char	*outcome_name(enum outcome);
+int		 outcome_byname(const char *, enum outcome *);
+
+#define ATTEMPT_HOSTLEN	256
+#define ATTEMPT_WHOLEN	512
+
+struct attempt {
+	uint64_t	 id;
+	time_t		 start;
+	time_t		 end;		/* time of the last change */
+	enum outcome	 outcome;
+	int		 proven;	/* admitted on a just-proven key */
+	pid_t		 pid;		/* the safessh process */
+	char		 host[ATTEMPT_HOSTLEN];	/* the alias as typed */
+	char		 who[ATTEMPT_WHOLEN];	/* "user key": the credential */
+};
+
+/* One server's recent history, as read from the ledger. */
+struct history {
+	struct attempt	*att;		/* oldest first */
+	size_t		 natt;
+	time_t		 cooldown;	/* refusing until then; 0: none */
+	char		 cooldown_why[128];
+};
+
+enum verdict {
+	V_ADMIT,	/* go now */
+	V_WAIT,		/* all parallel slots busy: poll again shortly */
+	V_DELAY,	/* the budget recovers at until */
+	V_REFUSE	/* until (0: until the user acts) */
+};
+
+struct decision {
+	enum verdict	 verdict;
+	time_t		 until;
+	int		 proven;	/* admit on a just-proven key */
+	char		 why[256];	/* "2 failed connections in the last 30m" */
+};
+
+/*
+ * Decide whether one more attempt by who may start now, counting each
+ * attempt in flight as a potential failure unless it was proven.
+ * Pure: no clock, no I/O.
+ */
+void	 policy_decide(const struct policy *, const struct history *,
+	    const char *, int, time_t, struct decision *);
+/* The modelled PerSourcePenalties total at now, in seconds (0 if none). */
+double	 policy_penalty(const struct policy *, const struct history *,
+	    time_t);
+/* Failures (AUTHFAIL, BAN, LOST) that started in [now - window, now]. */
+int	 policy_failures(const struct history *, long, time_t);
+/* The policy's longest window, for pruning and --status. */
+long	 policy_horizon(const struct policy *);
+
+/* What ssh's output and status say, before history is considered. */
+enum rawout {
+	RAW_OK,		/* a session ran, or exit != 255 */
+	RAW_AUTHFAIL,	/* Permission denied / Too many authentication ... */
+	RAW_PREBANNER,	/* closed or reset before the banner or auth */
+	RAW_NOTALLOWED,	/* "Not allowed at this time" (proxy sees it) */
+	RAW_REFUSED,	/* connect: Connection refused */
+	RAW_TIMEOUT,	/* connect or banner timed out */
+	RAW_HOSTKEY,	/* host key verification failed / changed */
+	RAW_NET,	/* could not resolve, unreachable: local */
+	RAW_NOAUTH	/* any other 255 before authentication */
+};
+
+/* Turn a raw result into the outcome to record, given the history. */
+enum outcome policy_settle(enum rawout, const struct history *, time_t);
+/* 1 if raw is an overload drop that may be retried (G3), else 0. */
+int	 policy_retryable(enum rawout, const struct history *, time_t);
+
+/* ------------------------------------------------------------- outcome.c */
+
+/* A streaming reader of ssh's stderr lines. */
+struct scan {
+	int	 authfail;
+	int	 prebanner;
+	int	 notallowed;
+	int	 refused;
+	int	 timeout;
+	int	 hostkey;
+	int	 net;
+};
+
+void	 outcome_init(struct scan *);
+/* Feed one line of ssh's stderr (no newline; may hold any bytes). */
+void	 outcome_line(struct scan *, const char *, size_t);
+/* Classify: authed is 1 if authentication was seen to succeed. */
+enum rawout outcome_classify(const struct scan *, int, int);
+
+/* -------------------------------------------------------------- ledger.c */
+
+/*
+ * The ledger: one file per server under the state directory, appended
+ * under a lock, compacted atomically.  See safessh(1), FILES.
+ */
+struct ledger;
+
+/* Check or create the state directory (0700, ours, not a symlink). */
+int	 ledger_statedir(char *, size_t, char **);
+/* Open the ledger of server in dir; does not lock.  0 or -1. */
+int	 ledger_open(struct ledger **, const char *, const char *, char **);
+/*
+ * Lock and read the server's history into h (freed by history_free).
+ * Attempts in flight whose process is gone, or older than LOGIN_GRACE,
+ * become OUT_LOST.  A damaged file gives -1 with a cause naming
+ * file:line and leaves the file as it was.
+ */
+int	 ledger_lock(struct ledger *, struct history *, time_t, char **);
+/* While locked: append a new attempt (a->id is assigned). */
+int	 ledger_begin(struct ledger *, struct attempt *, char **);
+/* While locked: start a cooldown until t. */
+int	 ledger_cooldown(struct ledger *, time_t, const char *, char **);
+void	 ledger_unlock(struct ledger *);
+/* Lock, record the attempt's new outcome at t, unlock. */
+int	 ledger_settle(struct ledger *, uint64_t, enum outcome, time_t,
+	    char **);
+void	 ledger_close(struct ledger *);
+/* Remove a server's history (--forget). */
+int	 ledger_forget(const char *, const char *, char **);
+/* The servers with a ledger in dir; caller frees each and the array. */
+int	 ledger_servers(const char *, char ***, size_t *, char **);
+void	 history_free(struct history *);
+
+#endif /* SAFESSH_H */

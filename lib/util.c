@@ -1,0 +1,151 @@
+/*
+ * util.c: small helpers shared by the library: the argument list, the
+ * allocating formatter for causes, tilde expansion, duration text.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "safessh.h"
+
+/* Append a copy of s; 0 or -1 (ENOMEM). */
+int
+arglist_addv(struct arglist *al, const char *s)
+{
+	char	**nl, *c;
+	size_t	  n;
+
+	if (al->num + 2 > al->nalloc) {
+		n = al->nalloc ? al->nalloc * 2 : 16;
+		if ((nl = reallocarray(al->list, n, sizeof(*nl))) == NULL)
+			return -1;
+		al->list = nl;
+		al->nalloc = n;
+	}
+	if ((c = strdup(s)) == NULL)
+		return -1;
+	al->list[al->num++] = c;
+	al->list[al->num] = NULL;
+	return 0;
+}
+
+/* Append a formatted argument; 0 or -1. */
+int
+arglist_add(struct arglist *al, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r == -1)
+		return -1;
+	r = arglist_addv(al, s);
+	free(s);
+	return r;
+}
+
+void
+arglist_free(struct arglist *al)
+{
+	size_t	i;
+
+	for (i = 0; i < al->num; i++)
+		free(al->list[i]);
+	free(al->list);
+	al->list = NULL;
+	al->num = al->nalloc = 0;
+}
+
+/* Does s need quoting for a POSIX shell? */
+static int
+needquote(const char *s)
+{
+	if (*s == '\0')
+		return 1;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) &&
+		    strchr("@%+=:,./_-", *s) == NULL)
+			return 1;
+	return 0;
+}
+
+/* Shell-quote v[0..n-1] into one line; NULL on ENOMEM; caller frees. */
+char *
+arglist_quote(char *const *v, size_t n)
+{
+	char	*out, *p;
+	size_t	 i, len = 1;
+	const char *s;
+
+	for (i = 0; i < n; i++)
+		len += 4 * strlen(v[i]) + 3;
+	if ((out = p = malloc(len)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ' ';
+		if (!needquote(v[i])) {
+			p = stpcpy(p, v[i]);
+			continue;
+		}
+		*p++ = '\'';
+		for (s = v[i]; *s != '\0'; s++) {
+			if (*s == '\'')
+				p = stpcpy(p, "'\\''");
+			else
+				*p++ = *s;
+		}
+		*p++ = '\'';
+	}
+	*p = '\0';
+	return out;
+}
+
+char *
+xstrfmt(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return r == -1 ? NULL : s;
+}
+
+char *
+util_tilde(const char *path)
+{
+	const char	*home;
+
+	if (strncmp(path, "~/", 2) != 0 && strcmp(path, "~") != 0)
+		return strdup(path);
+	if ((home = getenv("HOME")) == NULL || *home == '\0')
+		return strdup(path);
+	return xstrfmt("%s%s", home, path + 1);
+}
+
+char *
+util_dur(long s, char *buf, size_t len)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		snprintf(buf, len, "%lds", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%ldm", (s + 59) / 60);
+	else if (s < 86400 && (s % 3600) / 60 != 0)
+		snprintf(buf, len, "%ldh%ldm", s / 3600, (s % 3600) / 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%ldh", s / 3600);
+	else
+		snprintf(buf, len, "%ldd%ldh", s / 86400, (s % 86400) / 3600);
+	return buf;
+}

@@ -1,0 +1,20 @@
+#!/bin/bash
+# Run every tests/regress/*.sh; print "regress: N passed, N failed".
+cd "$(dirname "$0")" || exit 1
+pass=0 fail=0 failed=()
+for t in ./*.sh; do
+	case $t in ./lib.sh|./run.sh) continue ;; esac
+	if [ -n "${ONLY:-}" ] && [[ $t != *"$ONLY"* ]]; then
+		continue
+	fi
+	echo "== ${t#./}"
+	if bash "$t" </dev/null; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		failed+=("$t")
+	fi
+done
+[ "$fail" -eq 0 ] || echo "failed: ${failed[*]}"
+echo "regress: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
