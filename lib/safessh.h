@@ -331,4 +331,39 @@ int	 ledger_forget(const char *, const char *, char **);
 int	 ledger_servers(const char *, char ***, size_t *, char **);
 void	 history_free(struct history *);
 
+/* --------------------------------------------------------------- child.c */
+
+/* Called with each line of ssh's stderr (no newline, at most 4 KiB). */
+typedef void child_line_cb(void *, const char *, size_t);
+
+int	 child_find_ssh(const char *, char *, size_t, char **);
+int	 child_run(char *const [], child_line_cb *, void *, int *, char **);
+
+/* --------------------------------------------------------------- proxy.c */
+
+/* What the relay learns about the connection, reported as it happens. */
+enum proxyev {
+	PEV_BANNER,	/* the server sent "SSH-": it answered */
+	PEV_NOTALLOWED,	/* "Not allowed at this time" before a banner */
+	PEV_PREBANNER,	/* closed or reset before any banner */
+	PEV_AUTHED,	/* the traffic shows authentication succeeded */
+	PEV_AUTHFAIL,	/* the traffic shows a rejected key, client left */
+	PEV_CLOSED	/* both directions are done */
+};
+
+typedef void proxy_cb(void *, enum proxyev);
+
+/*
+ * Resolve host and port and connect, trying each address in order, each
+ * bounded by timeout seconds.  Returns 0 with *fdp, or -1 with *rawp
+ * (RAW_REFUSED, RAW_TIMEOUT or RAW_NET) and *cause.
+ */
+int	 proxy_connect(const char *, const char *, long, int *, enum rawout *,
+	    char **);
+/*
+ * Relay between in/out and sock until both directions are done, with
+ * half-close; cb (may be NULL) hears each event once.  0 or -1.
+ */
+int	 proxy_relay(int, int, int, proxy_cb *, void *, char **);
+
 #endif /* SAFESSH_H */
