@@ -331,6 +331,42 @@ int	 ledger_forget(const char *, const char *, char **);
 int	 ledger_servers(const char *, char ***, size_t *, char **);
 void	 history_free(struct history *);
 
+/* ------------------------------------------------------------- sshconf.c */
+
+#define SSHPROBE_MAXIDS	32
+
+/* The user's ssh_config files as scanned (and, if needed, filtered). */
+struct sshconf {
+	char	 path[4096];	/* filtered top file for -F; "" if not needed */
+	char	 stamp[32];	/* hash of every file's path and contents */
+	int	 localcmd;	/* some file sets (Permit)LocalCommand */
+	int	 dynamic;	/* Match exec: do not cache probes */
+	char	*removed;	/* "file:line: IdentityFile\n"..., or NULL */
+};
+
+/* What "ssh -G" says about a destination, plus its resolved server. */
+struct sshprobe {
+	char	 hostname[1026];
+	char	 user[256];
+	int	 port;
+	int	 family;
+	char	*ids[SSHPROBE_MAXIDS];
+	size_t	 nids;
+	char	*certs[SSHPROBE_MAXIDS];
+	size_t	 ncerts;
+	char	 controlpath[4096];
+	char	 controlmaster[16];
+	int	 proxied;	/* ProxyCommand or ProxyJump in use */
+	char	 server[256];	/* first address, or the lowercased name */
+	time_t	 resolved;
+};
+
+int	 sshconf_scan(const char *, const char *, struct sshconf *, char **);
+void	 sshconf_free(struct sshconf *);
+int	 sshconf_probe(const char *, char *const [], const char *, int,
+	    time_t, struct sshprobe *, char **);
+void	 sshconf_probe_free(struct sshprobe *);
+
 /* --------------------------------------------------------------- child.c */
 
 /* Called with each line of ssh's stderr (no newline, at most 4 KiB). */
