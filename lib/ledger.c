@@ -1,0 +1,1412 @@
+/*
+ * ledger.c: the on-disk ledger of connection attempts, one text file per
+ * server, appended under flock(2) and compacted by write-temp + rename.
+ *
+ * Files: <statedir>/servers/<server>, mode 0600, in 0700 directories
+ * owned by the user.  <server> is an IP address or a "server =" name:
+ * [A-Za-z0-9._:-], not starting with "." or "-", no "..", no ".tmp.".
+ *
+ * Grammar (ABNF; every line ends in LF; fields are separated by exactly
+ * one space; a line holds printable ASCII only):
+ *
+ *	ledger	  = header *record
+ *	header	  = "safessh-ledger" SP "1" SP server LF
+ *	record	  = attempt / state / cooldown
+ *	attempt	  = "a" SP id SP start SP pid SP proven SP host SP who LF
+ *	state	  = "s" SP id SP time SP outcome LF
+ *	cooldown  = "c" SP until SP why LF
+ *	id	  = 1*20DIGIT	; above every earlier id in the file
+ *	start	  = 1*19DIGIT	; epoch seconds
+ *	time	  = 1*19DIGIT
+ *	until	  = 1*19DIGIT	; 0: no cooldown
+ *	pid	  = 1*10DIGIT	; the safessh process that started it
+ *	proven	  = "0" / "1"	; admitted on a just-proven key
+ *	outcome	  = "inflight" / "auth" / "ok" / "authfail" / "noauth" /
+ *		    "ban" / "drop" / "net" / "lost"	; see outcome_name()
+ *	host, who, why = "-" / 1*(%x21-24 / %x26-7E / "%" 2HEXDIG)
+ *
+ * Text fields are percent-encoded: "%", space, control bytes, DEL and
+ * bytes >= 0x80 are written as %XX; "-" alone is the empty string and
+ * a literal "-" is written "%2D".  host is the alias as typed (< 256
+ * bytes), who "user key" (< 512 bytes), why a cooldown's reason
+ * (< 128 bytes).
+ *
+ * Meaning: "a" starts an attempt (in flight); "s" records its new state,
+ * the last one for an id winning; "c" starts a cooldown until the given
+ * time, the last one winning ("c 0 -" clears it).  Ids grow: a new one
+ * is the largest of the file's last id + 1 and now * 1000, so they are
+ * not reused after a --forget either.
+ *
+ * Every change is one write(2) of complete lines, under an exclusive
+ * flock(2) of the file; a short write is truncated away.  A final line
+ * without its LF is an append that never completed: it is ignored, and
+ * cut off by the next append.  Any other malformed line makes the file
+ * damaged: it is reported as "file:line" and never modified.  An
+ * attempt still in flight whose process is gone, or that started more
+ * than LOGIN_GRACE seconds ago, is settled as "lost" by the next reader.
+ * When the file holds more than LEDGER_COMPACT lines, or attempts older
+ * than the horizon, it is rewritten (one "a" and one "s" line per
+ * attempt kept) into <server>.tmp.<pid>, fsync'd and renamed over;
+ * readers notice the new inode after taking the lock and reopen.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "safessh.h"
+
+#define LEDGER_MAGIC	"safessh-ledger"
+#define LEDGER_VERSION	"1"
+#define LEDGER_MAXLINE	4096		/* longer lines are damage */
+#define LEDGER_MAXFILE	(64L << 20)	/* a bigger file is damage */
+#define LEDGER_MAXLINES	512		/* the file never grows past this */
+#define LEDGER_COMPACT	256		/* compact above this many lines */
+#define LEDGER_KEEP	64		/* settled attempts kept, newest */
+#define LEDGER_KEEPWHO	32		/* latest success of this many who */
+#define LEDGER_MAXFLIGHT 256		/* attempts in flight at most */
+#define LEDGER_HORIZON	(7L * 86400)	/* at least a week of history */
+
+struct ledger {
+	int		 fd;
+	int		 locked;
+	char		*dir;		/* <statedir>/servers */
+	char		*path;		/* <dir>/<server> */
+	char		*server;
+	time_t		 now;		/* the clock given to ledger_lock */
+	off_t		 good;		/* end of the last complete line */
+	size_t		 nlines;	/* complete lines, header included */
+	size_t		 nflight;	/* attempts in flight */
+	uint64_t	 maxid;
+};
+
+/* A growable byte string for the lines we write. */
+struct sbuf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+static int	sb_add(struct sbuf *, const char *, size_t);
+static int	sb_fmt(struct sbuf *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static int	sb_enc(struct sbuf *, const char *);
+
+/* ------------------------------------------------------------ helpers */
+
+static int
+sb_add(struct sbuf *sb, const char *s, size_t n)
+{
+	char	*np;
+	size_t	 cap;
+
+	if (sb->len + n + 1 > sb->cap) {
+		cap = sb->cap ? sb->cap : 256;
+		while (cap < sb->len + n + 1)
+			cap *= 2;
+		if ((np = realloc(sb->p, cap)) == NULL)
+			return -1;
+		sb->p = np;
+		sb->cap = cap;
+	}
+	memcpy(sb->p + sb->len, s, n);
+	sb->len += n;
+	sb->p[sb->len] = '\0';
+	return 0;
+}
+
+static int
+sb_fmt(struct sbuf *sb, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 tmp[256];
+	int	 r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	/* Only numbers and names go through here: they fit. */
+	if (r < 0 || (size_t)r >= sizeof(tmp))
+		return -1;
+	return sb_add(sb, tmp, r);
+}
+
+/* Append s percent-encoded (see the grammar above). */
+static int
+sb_enc(struct sbuf *sb, const char *s)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const unsigned char	*u;
+	char			 e[3];
+
+	if (*s == '\0')
+		return sb_add(sb, "-", 1);
+	if (strcmp(s, "-") == 0)
+		return sb_add(sb, "%2D", 3);
+	for (u = (const unsigned char *)s; *u != '\0'; u++) {
+		if (*u > 0x20 && *u < 0x7f && *u != '%') {
+			if (sb_add(sb, (const char *)u, 1) == -1)
+				return -1;
+			continue;
+		}
+		e[0] = '%';
+		e[1] = hex[*u >> 4];
+		e[2] = hex[*u & 0xf];
+		if (sb_add(sb, e, 3) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+unhex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode field s into buf (len bytes with the NUL); NULL or why not. */
+static const char *
+dec(const char *s, char *buf, size_t len)
+{
+	size_t	 n = 0;
+	int	 hi, lo, c;
+
+	if (strcmp(s, "-") == 0) {
+		buf[0] = '\0';
+		return NULL;
+	}
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		if (c == '%') {
+			if ((hi = unhex(s[1])) == -1 ||
+			    (lo = unhex(s[2])) == -1)
+				return "bad percent-encoding";
+			c = hi << 4 | lo;
+			if (c == 0)
+				return "NUL byte in a field";
+			s += 2;
+		}
+		if (n + 1 >= len)
+			return "field too long";
+		buf[n++] = c;
+	}
+	buf[n] = '\0';
+	return NULL;
+}
+
+/* A decimal number of at most max; 0 or -1. */
+static int
+num(const char *s, uint64_t max, uint64_t *v)
+{
+	uint64_t	 n = 0;
+	unsigned	 d;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		d = *s - '0';
+		if (n > (max - d) / 10)
+			return -1;
+		n = n * 10 + d;
+	}
+	*v = n;
+	return 0;
+}
+
+/* 1 if s may name a server file, else 0 with *why. */
+static int
+valid_server(const char *s, const char **why)
+{
+	const char	*p;
+
+	if (*s == '\0') {
+		*why = "empty server name";
+		return 0;
+	}
+	if (strlen(s) > 255) {
+		*why = "server name too long";
+		return 0;
+	}
+	if (*s == '.' || *s == '-') {
+		*why = "server name starts with '.' or '-'";
+		return 0;
+	}
+	for (p = s; *p != '\0'; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("._:-", *p) != NULL)
+			continue;
+		*why = "server name holds a character other than "
+		    "[A-Za-z0-9._:-]";
+		return 0;
+	}
+	if (strstr(s, "..") != NULL) {
+		*why = "server name holds \"..\"";
+		return 0;
+	}
+	if (strstr(s, ".tmp.") != NULL) {
+		*why = "server name holds \".tmp.\"";
+		return 0;
+	}
+	return 1;
+}
+
+/* Refuse a directory that is not ours alone; 0 or -1 with *cause. */
+static int
+checkdir(const char *path, char **cause)
+{
+	struct stat	 st;
+
+	if (lstat(path, &st) == -1) {
+		*cause = xstrfmt("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		*cause = xstrfmt("%s: refusing: a symbolic link", path);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		*cause = xstrfmt("%s: refusing: not a directory", path);
+		return -1;
+	}
+	if (st.st_uid != getuid()) {
+		*cause = xstrfmt("%s: refusing: owned by uid %lu, not %lu",
+		    path, (unsigned long)st.st_uid, (unsigned long)getuid());
+		return -1;
+	}
+	if ((st.st_mode & 022) != 0) {
+		*cause = xstrfmt("%s: refusing: group or world writable "
+		    "(mode %04o)", path, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+/* mkdir -p path, each missing directory 0700; 0 or -1 with *cause. */
+static int
+mkdirs(const char *path, char **cause)
+{
+	char	 tmp[PATH_MAX], *p;
+
+	if (strlcpy(tmp, path, sizeof(tmp)) >= sizeof(tmp)) {
+		*cause = xstrfmt("%s: path too long", path);
+		return -1;
+	}
+	for (p = tmp + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		if (p[-1] != '/') {
+			int	 end = (*p == '\0');
+
+			*p = '\0';
+			if (mkdir(tmp, 0700) == -1 && errno != EEXIST) {
+				*cause = xstrfmt("%s: %s", tmp,
+				    strerror(errno));
+				return -1;
+			}
+			if (end)
+				break;
+			*p = '/';
+		} else if (*p == '\0')
+			break;
+	}
+	return 0;
+}
+
+/* <dir>/servers, created if missing and checked; 0 or -1. */
+static int
+serversdir(const char *dir, char *buf, size_t len, char **cause)
+{
+	if ((size_t)snprintf(buf, len, "%s/servers", dir) >= len) {
+		*cause = xstrfmt("%s: path too long", dir);
+		return -1;
+	}
+	if (mkdir(buf, 0700) == -1 && errno != EEXIST) {
+		*cause = xstrfmt("%s: %s", buf, strerror(errno));
+		return -1;
+	}
+	return checkdir(buf, cause);
+}
+
+static char *
+damaged(const struct ledger *l, size_t line, const char *what)
+{
+	return xstrfmt("ledger %s:%zu: damaged (%s); fix or remove the file, "
+	    "or run 'safessh --forget %s'", l->path, line, what, l->server);
+}
+
+/* ---------------------------------------------------------- state dir */
+
+/*
+ * Fill buf with the state directory ($SAFESSH_STATE_DIR, else
+ * $XDG_STATE_HOME/safessh, else $HOME/.local/state/safessh), creating
+ * it and its servers/ directory (and missing parents) 0700.  Refuses a
+ * directory that is a symlink, not the user's, or group/world writable.
+ * Returns 0, or -1 with *cause.
+ */
+int
+ledger_statedir(char *buf, size_t len, char **cause)
+{
+	const char	*e;
+	char		 sd[PATH_MAX];
+	size_t		 n;
+	int		 r;
+
+	*cause = NULL;
+	if ((e = getenv("SAFESSH_STATE_DIR")) != NULL && *e != '\0') {
+		if (*e != '/') {
+			*cause = xstrfmt("SAFESSH_STATE_DIR=%s: not an "
+			    "absolute path", e);
+			return -1;
+		}
+		r = snprintf(buf, len, "%s", e);
+	} else if ((e = getenv("XDG_STATE_HOME")) != NULL && *e == '/')
+		r = snprintf(buf, len, "%s/safessh", e);
+	else if ((e = getenv("HOME")) != NULL && *e == '/')
+		r = snprintf(buf, len, "%s/.local/state/safessh", e);
+	else {
+		*cause = xstrfmt("no state directory: set HOME or "
+		    "SAFESSH_STATE_DIR");
+		return -1;
+	}
+	if (r < 0 || (size_t)r >= len || (size_t)r >= PATH_MAX - 16) {
+		*cause = xstrfmt("state directory path too long");
+		return -1;
+	}
+	n = strlen(buf);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	if (mkdirs(buf, cause) == -1 || checkdir(buf, cause) == -1)
+		return -1;
+	return serversdir(buf, sd, sizeof(sd), cause);
+}
+
+/* ------------------------------------------------------ open and lock */
+
+/*
+ * Open l->path into l->fd (creating it if create) and check it.  0, or
+ * 1 if !create and it does not exist, or -1 with *cause.
+ */
+static int
+openfile(struct ledger *l, int create, char **cause)
+{
+	struct stat	 st;
+	int		 fl = O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
+
+	if (create)
+		fl |= O_CREAT;
+	if ((l->fd = open(l->path, fl, 0600)) == -1) {
+		if (!create && errno == ENOENT)
+			return 1;
+		if (errno == ELOOP)
+			*cause = xstrfmt("%s: refusing: a symbolic link",
+			    l->path);
+		else
+			*cause = xstrfmt("%s: %s", l->path, strerror(errno));
+		return -1;
+	}
+	if (fstat(l->fd, &st) == -1)
+		*cause = xstrfmt("%s: %s", l->path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		*cause = xstrfmt("%s: refusing: not a regular file", l->path);
+	else if (st.st_uid != getuid())
+		*cause = xstrfmt("%s: refusing: owned by uid %lu, not %lu",
+		    l->path, (unsigned long)st.st_uid,
+		    (unsigned long)getuid());
+	else if ((st.st_mode & 022) != 0)
+		*cause = xstrfmt("%s: refusing: group or world writable "
+		    "(mode %04o)", l->path, (unsigned)(st.st_mode & 07777));
+	else
+		return 0;
+	close(l->fd);
+	l->fd = -1;
+	return -1;
+}
+
+/* ledger_open, optionally without creating: 0, 1 (missing) or -1. */
+static int
+lopen(struct ledger **lp, const char *dir, const char *server, int create,
+    char **cause)
+{
+	struct ledger	*l;
+	const char	*why;
+	char		 sd[PATH_MAX];
+	int		 r;
+
+	*lp = NULL;
+	*cause = NULL;
+	if (!valid_server(server, &why)) {
+		*cause = xstrfmt("%s: %s", server, why);
+		return -1;
+	}
+	if (serversdir(dir, sd, sizeof(sd), cause) == -1)
+		return -1;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		goto nomem;
+	l->fd = -1;
+	if ((l->dir = strdup(sd)) == NULL ||
+	    (l->server = strdup(server)) == NULL ||
+	    (l->path = xstrfmt("%s/%s", sd, server)) == NULL)
+		goto nomem;
+	if ((r = openfile(l, create, cause)) != 0) {
+		ledger_close(l);
+		return r;
+	}
+	*lp = l;
+	return 0;
+
+nomem:
+	ledger_close(l);
+	*cause = xstrfmt("ledger: %s", strerror(ENOMEM));
+	return -1;
+}
+
+/*
+ * Open the ledger of server under the state directory dir (creating an
+ * empty file); it is not locked.  Returns 0 with *lp (ledger_close
+ * frees it), or -1 with *cause.
+ */
+int
+ledger_open(struct ledger **lp, const char *dir, const char *server,
+    char **cause)
+{
+	return lopen(lp, dir, server, 1, cause) == 0 ? 0 : -1;
+}
+
+/*
+ * Take the exclusive lock on the file that is at l->path now: a
+ * compaction or --forget may have replaced or removed the one we have
+ * open, so after each flock check that it is still the one named by the
+ * path, else reopen and lock again.  0, 1 (gone and !create) or -1 with
+ * *cause.
+ */
+static int
+lockfile(struct ledger *l, int create, char **cause)
+{
+	struct stat	 fst, pst;
+	int		 tries, r;
+
+	for (tries = 0; tries < 1000; tries++) {
+		if (l->fd == -1 && (r = openfile(l, create, cause)) != 0)
+			return r;
+		while (flock(l->fd, LOCK_EX) == -1) {
+			if (errno != EINTR) {
+				*cause = xstrfmt("%s: lock: %s", l->path,
+				    strerror(errno));
+				return -1;
+			}
+		}
+		if (fstat(l->fd, &fst) == -1) {
+			*cause = xstrfmt("%s: %s", l->path, strerror(errno));
+			return -1;
+		}
+		if (lstat(l->path, &pst) == 0) {
+			if (pst.st_dev == fst.st_dev &&
+			    pst.st_ino == fst.st_ino)
+				return 0;
+		} else if (errno != ENOENT) {
+			*cause = xstrfmt("%s: %s", l->path, strerror(errno));
+			return -1;
+		}
+		close(l->fd);
+		l->fd = -1;
+	}
+	*cause = xstrfmt("%s: lock: the file keeps being replaced", l->path);
+	return -1;
+}
+
+/* ------------------------------------------------------------ reading */
+
+/* Read the whole file; 0 or -1 with *cause. */
+static int
+readall(struct ledger *l, char **bufp, size_t *lenp, char **cause)
+{
+	struct stat	 st;
+	char		*buf, *nb;
+	size_t		 len = 0, cap;
+	ssize_t		 n;
+
+	if (fstat(l->fd, &st) == -1) {
+		*cause = xstrfmt("%s: %s", l->path, strerror(errno));
+		return -1;
+	}
+	if (st.st_size > LEDGER_MAXFILE) {
+		*cause = damaged(l, 1, "file too large");
+		return -1;
+	}
+	cap = st.st_size + 1;
+	if ((buf = malloc(cap)) == NULL)
+		goto nomem;
+	for (;;) {
+		if (len + 1 >= cap) {
+			if (cap > LEDGER_MAXFILE) {
+				free(buf);
+				*cause = damaged(l, 1, "file too large");
+				return -1;
+			}
+			if ((nb = realloc(buf, cap * 2)) == NULL) {
+				free(buf);
+				goto nomem;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = pread(l->fd, buf + len, cap - len - 1, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			*cause = xstrfmt("%s: %s", l->path, strerror(errno));
+			free(buf);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+
+nomem:
+	*cause = xstrfmt("ledger: %s", strerror(ENOMEM));
+	return -1;
+}
+
+/* The attempt with this id (ids ascend in h->att), or NULL. */
+static struct attempt *
+findid(const struct history *h, uint64_t id)
+{
+	size_t	 lo = 0, hi = h->natt, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (h->att[mid].id == id)
+			return &h->att[mid];
+		if (h->att[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+#define MAXFIELDS	8
+
+/*
+ * Parse one complete line (NUL-terminated, no LF) into h.  Returns NULL,
+ * or what is wrong with it (in why, or a static string).
+ */
+static const char *
+parseline(struct ledger *l, struct history *h, char *line, size_t lineno,
+    char *why, size_t whylen)
+{
+	char		*f[MAXFIELDS], *p;
+	size_t		 nf = 0;
+	uint64_t	 id, t, pid, proven;
+	struct attempt	*a, *na;
+	enum outcome	 out;
+	const char	*err;
+
+	for (p = line; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			return "control or non-ASCII byte";
+	if (p - line > LEDGER_MAXLINE)
+		return "line too long";
+	if (*line == '\0')
+		return lineno == 1 ? "not a safessh ledger" : "empty line";
+	for (p = line;;) {
+		if (nf == MAXFIELDS)
+			break;
+		f[nf++] = p;
+		if ((p = strchr(p, ' ')) == NULL)
+			break;
+		*p++ = '\0';
+	}
+	if (p != NULL && nf == MAXFIELDS)
+		return "too many fields";
+	for (size_t i = 0; i < nf; i++)
+		if (*f[i] == '\0')
+			return "empty field";
+
+	if (lineno == 1) {
+		if (nf != 3 || strcmp(f[0], LEDGER_MAGIC) != 0)
+			return "not a safessh ledger";
+		if (strcmp(f[1], LEDGER_VERSION) != 0) {
+			snprintf(why, whylen, "unsupported version '%.32s'",
+			    f[1]);
+			return why;
+		}
+		if (strcmp(f[2], l->server) != 0) {
+			snprintf(why, whylen, "header names server '%.64s'",
+			    f[2]);
+			return why;
+		}
+		return NULL;
+	}
+
+	if (strcmp(f[0], "a") == 0) {
+		if (nf != 7) {
+			snprintf(why, whylen, "'a' record with %zu fields, "
+			    "not 7", nf);
+			return why;
+		}
+		if (num(f[1], UINT64_MAX, &id) == -1 || id == 0)
+			return "bad attempt id";
+		if (num(f[2], INT64_MAX, &t) == -1)
+			return "bad start time";
+		if (num(f[3], INT_MAX, &pid) == -1 || pid == 0)
+			return "bad pid";
+		if (num(f[4], 1, &proven) == -1)
+			return "bad proven flag";
+		if (h->natt > 0 && id <= h->att[h->natt - 1].id) {
+			snprintf(why, whylen, "attempt id %llu not above %llu",
+			    (unsigned long long)id,
+			    (unsigned long long)h->att[h->natt - 1].id);
+			return why;
+		}
+		na = reallocarray(h->att, h->natt + 1, sizeof(*h->att));
+		if (na == NULL)
+			return "out of memory";
+		h->att = na;
+		a = &h->att[h->natt];
+		memset(a, 0, sizeof(*a));
+		a->id = id;
+		a->start = a->end = (time_t)t;
+		a->pid = (pid_t)pid;
+		a->proven = (int)proven;
+		a->outcome = OUT_INFLIGHT;
+		if ((err = dec(f[5], a->host, sizeof(a->host))) != NULL ||
+		    (err = dec(f[6], a->who, sizeof(a->who))) != NULL)
+			return err;
+		h->natt++;
+		if (id > l->maxid)
+			l->maxid = id;
+		return NULL;
+	}
+	if (strcmp(f[0], "s") == 0) {
+		if (nf != 4) {
+			snprintf(why, whylen, "'s' record with %zu fields, "
+			    "not 4", nf);
+			return why;
+		}
+		if (num(f[1], UINT64_MAX, &id) == -1 || id == 0)
+			return "bad attempt id";
+		if (num(f[2], INT64_MAX, &t) == -1)
+			return "bad time";
+		if (outcome_byname(f[3], &out) == -1) {
+			snprintf(why, whylen, "unknown outcome '%.32s'", f[3]);
+			return why;
+		}
+		if ((a = findid(h, id)) == NULL) {
+			snprintf(why, whylen, "no attempt %llu before this "
+			    "line", (unsigned long long)id);
+			return why;
+		}
+		a->outcome = out;
+		a->end = (time_t)t;
+		return NULL;
+	}
+	if (strcmp(f[0], "c") == 0) {
+		if (nf != 3) {
+			snprintf(why, whylen, "'c' record with %zu fields, "
+			    "not 3", nf);
+			return why;
+		}
+		if (num(f[1], INT64_MAX, &t) == -1)
+			return "bad cooldown time";
+		if ((err = dec(f[2], h->cooldown_why,
+		    sizeof(h->cooldown_why))) != NULL)
+			return err;
+		h->cooldown = (time_t)t;
+		return NULL;
+	}
+	snprintf(why, whylen, "unknown record type '%.16s'", f[0]);
+	return why;
+}
+
+/*
+ * Could this unterminated final line be an append cut short?  Printable
+ * ASCII, and the start of a header (line 1) or of a record.
+ */
+static int
+torn(const struct ledger *l, const char *s, size_t n, size_t lineno)
+{
+	char	 hdr[300];
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	if (lineno == 1) {
+		snprintf(hdr, sizeof(hdr), "%s %s %s", LEDGER_MAGIC,
+		    LEDGER_VERSION, l->server);
+		return n <= strlen(hdr) && strncmp(s, hdr, n) == 0;
+	}
+	if (strchr("asc", s[0]) == NULL)
+		return 0;
+	return n == 1 || s[1] == ' ';
+}
+
+/* Parse the file into h; 0 or -1 with *cause naming file:line. */
+static int
+parse(struct ledger *l, char *buf, size_t len, struct history *h,
+    char **cause)
+{
+	char		*line = buf, *nl, why[160];
+	const char	*err;
+	size_t		 lineno = 1;
+
+	memset(h, 0, sizeof(*h));
+	l->maxid = 0;
+	l->nlines = 0;
+	l->good = 0;
+	while (line < buf + len) {
+		if ((nl = memchr(line, '\n', buf + len - line)) == NULL) {
+			/* A final line without its LF. */
+			if (torn(l, line, buf + len - line, lineno))
+				break;
+			err = parseline(l, h, line, lineno, why, sizeof(why));
+			if (err == NULL)
+				err = "incomplete final line";
+			goto bad;
+		}
+		*nl = '\0';
+		if (memchr(line, '\0', nl - line) != NULL) {
+			err = "control or non-ASCII byte";
+			goto bad;
+		}
+		if ((err = parseline(l, h, line, lineno, why,
+		    sizeof(why))) != NULL)
+			goto bad;
+		l->nlines++;
+		l->good = nl + 1 - buf;
+		line = nl + 1;
+		lineno++;
+	}
+	return 0;
+
+bad:
+	*cause = damaged(l, lineno, err);
+	history_free(h);
+	return -1;
+}
+
+/* ------------------------------------------------------------ writing */
+
+/*
+ * Append complete lines with one write(2), preceded by the header if the
+ * file is still empty and after cutting off a torn final line.  On a
+ * short write, truncate back and fail: nothing half-written stays.
+ */
+static int
+append(struct ledger *l, const struct sbuf *rec, size_t nrec,
+    const char *what, char **cause)
+{
+	struct sbuf	 sb = { NULL, 0, 0 };
+	struct stat	 st;
+	ssize_t		 n;
+	int		 saved;
+
+	if (!l->locked) {
+		*cause = xstrfmt("%s: not locked", l->path);
+		return -1;
+	}
+	if (fstat(l->fd, &st) == -1) {
+		*cause = xstrfmt("%s: %s", l->path, strerror(errno));
+		return -1;
+	}
+	if (st.st_size < l->good) {
+		*cause = xstrfmt("%s: changed while locked; %s not recorded",
+		    l->path, what);
+		return -1;
+	}
+	if (st.st_size > l->good && ftruncate(l->fd, l->good) == -1) {
+		*cause = xstrfmt("ledger %s: %s; %s not recorded", l->path,
+		    strerror(errno), what);
+		return -1;
+	}
+	if (l->good == 0 && (sb_fmt(&sb, "%s %s %s\n", LEDGER_MAGIC,
+	    LEDGER_VERSION, l->server) == -1))
+		goto nomem;
+	if (sb_add(&sb, rec->p, rec->len) == -1)
+		goto nomem;
+	n = write(l->fd, sb.p, sb.len);
+	if (n != (ssize_t)sb.len) {
+		saved = n == -1 ? errno : ENOSPC;
+		/* Never leave a partial line behind. */
+		if (ftruncate(l->fd, l->good) == -1)
+			saved = errno;
+		*cause = xstrfmt("ledger %s: %s; %s not recorded", l->path,
+		    strerror(saved), what);
+		free(sb.p);
+		return -1;
+	}
+	l->nlines += nrec + (l->good == 0);
+	l->good += sb.len;
+	free(sb.p);
+	return 0;
+
+nomem:
+	free(sb.p);
+	*cause = xstrfmt("ledger %s: %s; %s not recorded", l->path,
+	    strerror(ENOMEM), what);
+	return -1;
+}
+
+static int
+fmt_attempt(struct sbuf *sb, const struct attempt *a)
+{
+	if (sb_fmt(sb, "a %llu %lld %ld %d ", (unsigned long long)a->id,
+	    (long long)a->start, (long)a->pid, a->proven ? 1 : 0) == -1 ||
+	    sb_enc(sb, a->host) == -1 || sb_add(sb, " ", 1) == -1 ||
+	    sb_enc(sb, a->who) == -1 || sb_add(sb, "\n", 1) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+fmt_state(struct sbuf *sb, uint64_t id, time_t t, enum outcome o)
+{
+	return sb_fmt(sb, "s %llu %lld %s\n", (unsigned long long)id,
+	    (long long)t, outcome_name(o));
+}
+
+static int
+fmt_cooldown(struct sbuf *sb, time_t until, const char *why)
+{
+	char	 w[sizeof(((struct history *)0)->cooldown_why)];
+
+	/* Cut to what a reader keeps: the file must always read back. */
+	strlcpy(w, why == NULL ? "" : why, sizeof(w));
+	if (sb_fmt(sb, "c %lld ", (long long)until) == -1 ||
+	    sb_enc(sb, w) == -1 || sb_add(sb, "\n", 1) == -1)
+		return -1;
+	return 0;
+}
+
+/* The history we never drop: at least a week, or the default policy's. */
+static long
+horizon(void)
+{
+	static long	 hz;
+	struct conf	*c;
+	const struct policy *p;
+	long		 ph;
+
+	if (hz != 0)
+		return hz;
+	hz = LEDGER_HORIZON;
+	if ((c = conf_new()) != NULL) {
+		if ((p = conf_policy(c, "default")) != NULL &&
+		    (ph = policy_horizon(p)) > hz)
+			hz = ph;
+		conf_free(c);
+	}
+	return hz;
+}
+
+/*
+ * Choose what a compaction keeps: every attempt in flight, the latest
+ * success of each of the LEDGER_KEEPWHO most recent credentials, and the
+ * newest LEDGER_KEEP others within the horizon.  Returns the number of
+ * lines the rewritten file would have; *old is set if an attempt older
+ * than the horizon would go.
+ */
+static size_t
+choose(const struct ledger *l, const struct history *h, char *keep,
+    int *old)
+{
+	const char	*seen[LEDGER_KEEPWHO];
+	size_t		 nseen = 0, nrecent = 0, lines = 1, i, j;
+	time_t		 edge = l->now - horizon();
+	const struct attempt *a;
+
+	*old = 0;
+	memset(keep, 0, h->natt);
+	for (i = h->natt; i-- > 0;) {
+		a = &h->att[i];
+		if (a->outcome == OUT_INFLIGHT) {
+			keep[i] = 1;
+			continue;
+		}
+		if ((a->outcome == OUT_OK || a->outcome == OUT_AUTH) &&
+		    nseen < LEDGER_KEEPWHO) {
+			for (j = 0; j < nseen; j++)
+				if (strcmp(seen[j], a->who) == 0)
+					break;
+			if (j == nseen) {
+				seen[nseen++] = a->who;
+				keep[i] = 1;
+			}
+		}
+		if (a->end >= edge && nrecent < LEDGER_KEEP) {
+			nrecent++;
+			keep[i] = 1;
+		}
+		if (!keep[i] && a->end < edge)
+			*old = 1;
+	}
+	for (i = 0; i < h->natt; i++) {
+		if (!keep[i])
+			continue;
+		lines++;
+		if (h->att[i].outcome != OUT_INFLIGHT ||
+		    h->att[i].end != h->att[i].start)
+			lines++;
+	}
+	if (h->cooldown > l->now)
+		lines++;
+	return lines;
+}
+
+/*
+ * Rewrite the file with what choose() keeps: write <path>.tmp.<pid>,
+ * lock it, fsync, rename over the path, fsync the directory, then drop
+ * the old file (and its lock).  0, or -1 with *cause and the old file
+ * left as it was.
+ */
+static int
+compact(struct ledger *l, const struct history *h, const char *keep,
+    char **cause)
+{
+	struct sbuf	 sb = { NULL, 0, 0 };
+	char		*tmp = NULL;
+	int		 tfd = -1, dfd, saved;
+	size_t		 i, lines = 1, nflight = 0;
+	ssize_t		 n;
+	const struct attempt *a;
+
+	if (sb_fmt(&sb, "%s %s %s\n", LEDGER_MAGIC, LEDGER_VERSION,
+	    l->server) == -1)
+		goto nomem;
+	for (i = 0; i < h->natt; i++) {
+		if (!keep[i])
+			continue;
+		a = &h->att[i];
+		if (fmt_attempt(&sb, a) == -1)
+			goto nomem;
+		lines++;
+		if (a->outcome == OUT_INFLIGHT && a->end == a->start) {
+			nflight++;
+			continue;
+		}
+		if (a->outcome == OUT_INFLIGHT)
+			nflight++;
+		if (fmt_state(&sb, a->id, a->end, a->outcome) == -1)
+			goto nomem;
+		lines++;
+	}
+	if (h->cooldown > l->now) {
+		if (fmt_cooldown(&sb, h->cooldown, h->cooldown_why) == -1)
+			goto nomem;
+		lines++;
+	}
+	if ((tmp = xstrfmt("%s.tmp.%ld", l->path, (long)getpid())) == NULL)
+		goto nomem;
+	for (i = 0; i < 2; i++) {
+		tfd = open(tmp, O_RDWR | O_APPEND | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (tfd != -1 || errno != EEXIST)
+			break;
+		/* Left by a dead process that had our pid. */
+		unlink(tmp);
+	}
+	if (tfd == -1) {
+		*cause = xstrfmt("%s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	/* Whoever opens the new file after the rename must wait for us. */
+	if (flock(tfd, LOCK_EX) == -1 || fchmod(tfd, 0600) == -1)
+		goto syserr;
+	if ((n = write(tfd, sb.p, sb.len)) != (ssize_t)sb.len) {
+		if (n != -1)
+			errno = ENOSPC;
+		goto syserr;
+	}
+	if (fsync(tfd) == -1 || rename(tmp, l->path) == -1)
+		goto syserr;
+	if ((dfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		/* The rename is done; a failed directory sync loses nothing
+		 * that the old file did not also hold. */
+		fsync(dfd);
+		close(dfd);
+	}
+	close(l->fd);
+	l->fd = tfd;
+	l->good = sb.len;
+	l->nlines = lines;
+	l->nflight = nflight;
+	free(tmp);
+	free(sb.p);
+	return 0;
+
+syserr:
+	saved = errno;
+	*cause = xstrfmt("%s: %s", tmp, strerror(saved));
+fail:
+	if (tfd != -1) {
+		close(tfd);
+		unlink(tmp);
+	}
+	free(tmp);
+	free(sb.p);
+	return -1;
+nomem:
+	*cause = xstrfmt("ledger %s: %s", l->path, strerror(ENOMEM));
+	free(tmp);
+	free(sb.p);
+	return -1;
+}
+
+/* Settle attempts whose process is gone or whose grace has passed. */
+static void
+marklost(struct ledger *l, struct history *h)
+{
+	struct sbuf	 sb = { NULL, 0, 0 };
+	struct attempt	*a;
+	size_t		 i, n = 0;
+	char		*cause = NULL;
+
+	l->nflight = 0;
+	for (i = 0; i < h->natt; i++) {
+		a = &h->att[i];
+		if (a->outcome != OUT_INFLIGHT)
+			continue;
+		if (l->now - a->start <= LOGIN_GRACE &&
+		    (kill(a->pid, 0) == 0 || errno != ESRCH)) {
+			l->nflight++;
+			continue;
+		}
+		a->outcome = OUT_LOST;
+		a->end = l->now;
+		if (fmt_state(&sb, a->id, a->end, a->outcome) == -1)
+			break;
+		n++;
+	}
+	/*
+	 * Best effort: if this write fails (a full disk), this reader still
+	 * counts them lost, and the next reader will write it.
+	 */
+	if (n > 0 && append(l, &sb, n, "lost attempt", &cause) == -1)
+		free(cause);
+	free(sb.p);
+}
+
+/*
+ * Lock the ledger and read its history into h (history_free releases
+ * it; h may be NULL).  now is the caller's clock.  Attempts in flight
+ * whose process is gone or that started over LOGIN_GRACE seconds ago
+ * become OUT_LOST (recorded).  A file over its size limits is compacted.
+ * Returns 0 locked, or -1 unlocked with *cause; a damaged file gives a
+ * cause naming file:line and is left exactly as it was.
+ */
+int
+ledger_lock(struct ledger *l, struct history *h, time_t now, char **cause)
+{
+	struct history	 tmp;
+	char		*buf = NULL, *keep, *ccause = NULL;
+	size_t		 len, lines;
+	int		 old;
+
+	*cause = NULL;
+	if (h == NULL)
+		h = &tmp;
+	memset(h, 0, sizeof(*h));
+	if (l->locked) {
+		*cause = xstrfmt("%s: already locked", l->path);
+		return -1;
+	}
+	if (lockfile(l, 1, cause) != 0)
+		return -1;
+	if (readall(l, &buf, &len, cause) == -1 ||
+	    parse(l, buf, len, h, cause) == -1) {
+		free(buf);
+		flock(l->fd, LOCK_UN);
+		return -1;
+	}
+	free(buf);
+	l->locked = 1;
+	l->now = now;
+	marklost(l, h);
+
+	if ((keep = malloc(h->natt + 1)) != NULL) {
+		lines = choose(l, h, keep, &old);
+		if (lines < l->nlines && (old || l->nlines > LEDGER_COMPACT) &&
+		    compact(l, h, keep, &ccause) == -1)
+			free(ccause);	/* the old file is intact: go on */
+		free(keep);
+	}
+	if (h == &tmp)
+		history_free(h);
+	return 0;
+}
+
+/*
+ * While locked: record a new attempt in flight.  Assigns a->id, sets
+ * a->outcome and a->end; a->pid 0 means this process.  Returns 0, or -1
+ * with *cause (nothing was written).
+ */
+int
+ledger_begin(struct ledger *l, struct attempt *a, char **cause)
+{
+	struct sbuf	 sb = { NULL, 0, 0 };
+	uint64_t	 id;
+	int		 r;
+
+	*cause = NULL;
+	if (!l->locked) {
+		*cause = xstrfmt("%s: not locked", l->path);
+		return -1;
+	}
+	if (strnlen(a->host, sizeof(a->host)) == sizeof(a->host) ||
+	    strnlen(a->who, sizeof(a->who)) == sizeof(a->who)) {
+		*cause = xstrfmt("ledger %s: host or key name too long; "
+		    "attempt not recorded", l->path);
+		return -1;
+	}
+	if (l->nflight >= LEDGER_MAXFLIGHT ||
+	    l->nlines + 1 >= LEDGER_MAXLINES) {
+		*cause = xstrfmt("ledger %s: full (%zu attempts in flight, "
+		    "%zu lines); attempt not recorded", l->path, l->nflight,
+		    l->nlines);
+		return -1;
+	}
+	id = l->maxid + 1;
+	if (l->now > 0 && (uint64_t)l->now * 1000 > id)
+		id = (uint64_t)l->now * 1000;
+	if (a->pid <= 0)
+		a->pid = getpid();
+	a->id = id;
+	a->outcome = OUT_INFLIGHT;
+	a->end = a->start;
+	if (fmt_attempt(&sb, a) == -1) {
+		free(sb.p);
+		*cause = xstrfmt("ledger %s: %s; attempt not recorded",
+		    l->path, strerror(ENOMEM));
+		return -1;
+	}
+	r = append(l, &sb, 1, "attempt", cause);
+	free(sb.p);
+	if (r == 0) {
+		l->maxid = id;
+		l->nflight++;
+	}
+	return r;
+}
+
+/*
+ * While locked: put the server in cooldown until t (0 clears it), for
+ * the reason why (cut to fit struct history).  0, or -1 with *cause.
+ */
+int
+ledger_cooldown(struct ledger *l, time_t t, const char *why, char **cause)
+{
+	struct sbuf	 sb = { NULL, 0, 0 };
+	int		 r;
+
+	*cause = NULL;
+	if (!l->locked) {
+		*cause = xstrfmt("%s: not locked", l->path);
+		return -1;
+	}
+	if (t < 0)
+		t = 0;
+	if (fmt_cooldown(&sb, t, t == 0 ? NULL : why) == -1) {
+		free(sb.p);
+		*cause = xstrfmt("ledger %s: %s; cooldown not recorded",
+		    l->path, strerror(ENOMEM));
+		return -1;
+	}
+	r = append(l, &sb, 1, "cooldown", cause);
+	free(sb.p);
+	return r;
+}
+
+/* Release the lock (a no-op when not locked). */
+void
+ledger_unlock(struct ledger *l)
+{
+	if (l == NULL || !l->locked)
+		return;
+	flock(l->fd, LOCK_UN);
+	l->locked = 0;
+}
+
+/*
+ * Record that attempt id changed to outcome o at t: lock (unless the
+ * caller holds the lock), append, unlock.  An id no longer in the file
+ * (forgotten, or compacted away long after it ended) is not an error:
+ * there is nothing left to settle.  0, or -1 with *cause.
+ */
+int
+ledger_settle(struct ledger *l, uint64_t id, enum outcome o, time_t t,
+    char **cause)
+{
+	struct history	 h;
+	struct attempt	*a;
+	struct sbuf	 sb = { NULL, 0, 0 };
+	int		 r = 0, held = l->locked;
+
+	*cause = NULL;
+	if ((unsigned)o >= OUT_MAX) {
+		*cause = xstrfmt("ledger %s: bad outcome %d", l->path, o);
+		return -1;
+	}
+	if (held) {
+		/* Read again under the lock we hold: ids come from the file. */
+		char	*buf;
+		size_t	 len;
+
+		if (readall(l, &buf, &len, cause) == -1)
+			return -1;
+		r = parse(l, buf, len, &h, cause);
+		free(buf);
+		if (r == -1)
+			return -1;
+	} else if (ledger_lock(l, &h, t, cause) == -1)
+		return -1;
+	if ((a = findid(&h, id)) != NULL &&
+	    (a->outcome != o || a->end != t)) {
+		if (fmt_state(&sb, id, t, o) == -1) {
+			*cause = xstrfmt("ledger %s: %s; outcome not recorded",
+			    l->path, strerror(ENOMEM));
+			r = -1;
+		} else
+			r = append(l, &sb, 1, "outcome", cause);
+		free(sb.p);
+	}
+	history_free(&h);
+	if (!held)
+		ledger_unlock(l);
+	return r;
+}
+
+/* Unlock if locked, close and free l (NULL is fine). */
+void
+ledger_close(struct ledger *l)
+{
+	if (l == NULL)
+		return;
+	ledger_unlock(l);
+	if (l->fd != -1)
+		close(l->fd);
+	free(l->dir);
+	free(l->path);
+	free(l->server);
+	free(l);
+}
+
+/*
+ * Remove server's ledger under its lock, so that writers waiting for
+ * the lock see it gone and start a new file.  A missing ledger is not
+ * an error.  0, or -1 with *cause.
+ */
+int
+ledger_forget(const char *dir, const char *server, char **cause)
+{
+	struct ledger	*l;
+	int		 r;
+
+	if ((r = lopen(&l, dir, server, 0, cause)) != 0)
+		return r == 1 ? 0 : -1;
+	if ((r = lockfile(l, 0, cause)) == 0 &&
+	    unlink(l->path) == -1 && errno != ENOENT) {
+		*cause = xstrfmt("%s: %s", l->path, strerror(errno));
+		r = -1;
+	}
+	ledger_close(l);
+	return r == -1 ? -1 : 0;
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The servers that have a ledger under dir, sorted (temporary files and
+ * foreign names skipped).  Returns 0 with *list and *n (the caller frees
+ * each name and the array), or -1 with *cause.
+ */
+int
+ledger_servers(const char *dir, char ***list, size_t *n, char **cause)
+{
+	char		 sd[PATH_MAX], **v = NULL, **nv;
+	size_t		 nv_ = 0, cap = 0, i;
+	DIR		*d;
+	struct dirent	*de;
+	const char	*why;
+
+	*cause = NULL;
+	*list = NULL;
+	*n = 0;
+	if ((size_t)snprintf(sd, sizeof(sd), "%s/servers", dir) >=
+	    sizeof(sd)) {
+		*cause = xstrfmt("%s: path too long", dir);
+		return -1;
+	}
+	if ((d = opendir(sd)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		*cause = xstrfmt("%s: %s", sd, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+			continue;
+		if (!valid_server(de->d_name, &why))
+			continue;
+		if (nv_ == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL)
+				goto nomem;
+			v = nv;
+		}
+		if ((v[nv_] = strdup(de->d_name)) == NULL)
+			goto nomem;
+		nv_++;
+	}
+	closedir(d);
+	if (nv_ > 0)
+		qsort(v, nv_, sizeof(*v), cmpstr);
+	*list = v;
+	*n = nv_;
+	return 0;
+
+nomem:
+	closedir(d);
+	for (i = 0; i < nv_; i++)
+		free(v[i]);
+	free(v);
+	*cause = xstrfmt("%s: %s", sd, strerror(ENOMEM));
+	return -1;
+}
+
+/* Free what ledger_lock read into h. */
+void
+history_free(struct history *h)
+{
+	if (h == NULL)
+		return;
+	free(h->att);
+	memset(h, 0, sizeof(*h));
+}
