@@ -1,17 +1,1058 @@
 /*
  * safessh.c: parse safessh's own options, pick the mode, call into lib/.
  * The only place that prints fatal errors and exits.
+ *
+ * Modes: the wrapper (ssh's own command line), --proxy, --status,
+ * --check, --forget, --dry-run, --doctor, --version, --help, and the
+ * internal --authed that ssh runs as LocalCommand after authenticating.
  */
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "safessh.h"
+
+enum mode {
+	M_WRAP,
+	M_PROXY,
+	M_STATUS,
+	M_CHECK,
+	M_FORGET,
+	M_DRYRUN,
+	M_DOCTOR,
+	M_VERSION,
+	M_HELP,
+	M_AUTHED
+};
+
+static const struct {
+	const char	*name;
+	enum mode	 mode;
+} modes[] = {
+	{ "--proxy",	M_PROXY },
+	{ "--status",	M_STATUS },
+	{ "--check",	M_CHECK },
+	{ "--forget",	M_FORGET },
+	{ "--dry-run",	M_DRYRUN },
+	{ "--doctor",	M_DOCTOR },
+	{ "--version",	M_VERSION },
+	{ "--help",	M_HELP },
+	{ "--authed",	M_AUTHED },
+};
+
+/* Everything one attempt needs, gathered before it is admitted. */
+struct job {
+	struct sshcmd	 cmd;
+	struct conf	*conf;
+	struct hostconf	 hc;
+	struct sshconf	 sc;
+	struct sshprobe	 pr;
+	char		 statedir[PATH_MAX];
+	char		 ssh[PATH_MAX];
+	char		 key[PATH_MAX];		/* the key, as the user named it */
+	char		 keyarg[PATH_MAX];	/* the path handed to ssh */
+	char		 server[256];
+	char		 who[ATTEMPT_WHOLEN];
+	const char	*host;			/* alias as typed */
+};
+
+static void __attribute__((noreturn))
+usage(const char *why)
+{
+	if (why != NULL)
+		fprintf(stderr, "safessh: %s\n", why);
+	fprintf(stderr,
+	    "usage: safessh [ssh options] destination [command [argument ...]]\n"
+	    "       safessh --proxy host port\n"
+	    "       safessh --status [host]\n"
+	    "       safessh --check host\n"
+	    "       safessh --forget host\n"
+	    "       safessh --dry-run [ssh options] destination [command ...]\n"
+	    "       safessh --doctor [host]\n"
+	    "       safessh --version | --help\n");
+	exit(EXIT_SSHERR);
+}
+
+/* Print "safessh: <cause>" and exit 255; frees nothing (we exit). */
+static void __attribute__((noreturn))
+die(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("safessh: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_SSHERR);
+}
+
+/* End the way ssh ended: same status, or death by the same signal. */
+static void __attribute__((noreturn))
+mimic(int status)
+{
+	struct rlimit	rl = { 0, 0 };
+	sigset_t	set;
+	int		sig;
+
+	if (WIFEXITED(status))
+		exit(WEXITSTATUS(status));
+	if (WIFSIGNALED(status)) {
+		sig = WTERMSIG(status);
+		(void)setrlimit(RLIMIT_CORE, &rl);	/* no core of ours */
+		signal(sig, SIG_DFL);
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(sig);
+		exit(128 + sig);
+	}
+	exit(EXIT_SSHERR);
+}
+
+static void
+clockstr(time_t t, char *buf, size_t len)
+{
+	struct tm	tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%H:%M", &tm);
+}
+
+/* The one-line refusal of SPEC's Messages section. */
+static void
+refusal(const char *host, const char *server, const struct decision *d,
+    time_t now)
+{
+	char	at[16], in[32];
+
+	if (d->until > now) {
+		clockstr(d->until, at, sizeof(at));
+		util_dur((long)(d->until - now), in, sizeof(in));
+		fprintf(stderr, "safessh: %s (server %s): refused: %s; "
+		    "next attempt allowed at %s (in %s); see 'safessh "
+		    "--status %s'\n", host, server, d->why, at, in, host);
+	} else
+		fprintf(stderr, "safessh: %s (server %s): refused: %s; see "
+		    "'safessh --status %s'\n", host, server, d->why, host);
+}
+
+/* Sleep ms milliseconds, resuming after signals that do not kill us. */
+static void
+msleep(long ms)
+{
+	struct timespec	ts, rem;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &rem) == -1 && errno == EINTR)
+		ts = rem;
+}
+
+/* Wait until t, showing a countdown on a terminal (Ctrl-C aborts). */
+static void
+delay(const char *host, const char *server, const struct decision *d)
+{
+	time_t	now;
+	char	in[32];
+	int	tty = isatty(STDERR_FILENO);
+
+	now = time(NULL);
+	util_dur((long)(d->until - now), in, sizeof(in));
+	if (!tty)
+		fprintf(stderr, "safessh: %s (server %s): delaying %s: %s\n",
+		    host, server, in, d->why);
+	while ((now = time(NULL)) < d->until) {
+		if (tty) {
+			util_dur((long)(d->until - now), in, sizeof(in));
+			fprintf(stderr, "\rsafessh: %s (server %s): waiting "
+			    "%s: %s (Ctrl-C aborts)\033[K", host, server, in,
+			    d->why);
+		}
+		msleep(d->until - now > 1 ? 1000 : 250);
+	}
+	if (tty)
+		fprintf(stderr, "\r\033[K");
+}
+
+/*
+ * Admit one attempt by who against the server's budget, delaying or
+ * refusing per the host's settings.  force skips the policy (--check).
+ * Returns the attempt id, or exits 75 with the refusal.
+ */
+static uint64_t
+admit(struct job *j, struct ledger *lg, int force, int dryrun,
+    struct decision *out)
+{
+	struct history	 h;
+	struct decision	 d;
+	struct attempt	 a;
+	char		*cause = NULL;
+	time_t		 now;
+	long		 waitms = 20;
+
+	for (;;) {
+		now = time(NULL);
+		if (ledger_lock(lg, &h, now, &cause) == -1) {
+			fprintf(stderr, "safessh: %s (server %s): refused: %s\n",
+			    j->host, j->server, cause);
+			exit(EXIT_REFUSED);
+		}
+		memset(&d, 0, sizeof(d));
+		if (force)
+			d.verdict = V_ADMIT;
+		else
+			policy_decide(j->hc.policy, &h, j->who,
+			    j->hc.parallel, now, &d);
+		if (dryrun) {
+			ledger_unlock(lg);
+			history_free(&h);
+			*out = d;
+			return 0;
+		}
+		if (d.verdict == V_ADMIT) {
+			memset(&a, 0, sizeof(a));
+			a.start = a.end = now;
+			a.outcome = OUT_INFLIGHT;
+			a.proven = d.proven;
+			a.pid = getpid();
+			strlcpy(a.host, j->host, sizeof(a.host));
+			strlcpy(a.who, j->who, sizeof(a.who));
+			if (ledger_begin(lg, &a, &cause) == -1) {
+				ledger_unlock(lg);
+				history_free(&h);
+				die("%s", cause);
+			}
+			ledger_unlock(lg);
+			history_free(&h);
+			*out = d;
+			return a.id;
+		}
+		ledger_unlock(lg);
+		history_free(&h);
+		switch (d.verdict) {
+		case V_WAIT:
+			/* Slots are busy; they free within seconds. */
+			msleep(waitms + arc4random_uniform(
+			    (uint32_t)waitms + 1));
+			if (waitms < 200)
+				waitms *= 2;
+			continue;
+		case V_DELAY:
+			if (j->hc.on_risk == ONRISK_DELAY &&
+			    d.until - now <= j->hc.max_delay) {
+				delay(j->host, j->server, &d);
+				continue;
+			}
+			/* FALLTHROUGH */
+		default:
+			refusal(j->host, j->server, &d, now);
+			exit(EXIT_REFUSED);
+		}
+	}
+}
+
+/* Record how attempt id ended; start a cooldown on a ban signature. */
+static enum outcome
+settle(struct job *j, struct ledger *lg, uint64_t id, enum rawout raw,
+    int *retry)
+{
+	struct history	 h;
+	enum outcome	 o;
+	char		*cause = NULL, why[128];
+	time_t		 now = time(NULL);
+
+	if (ledger_lock(lg, &h, now, &cause) == -1) {
+		fprintf(stderr, "safessh: %s\n", cause);
+		free(cause);
+		return OUT_LOST;
+	}
+	o = policy_settle(raw, &h, now);
+	if (retry != NULL)
+		*retry = policy_retryable(raw, &h, now);
+	if (o == OUT_BAN) {
+		snprintf(why, sizeof(why), "ban signature (%s) at %lld",
+		    raw == RAW_NOTALLOWED ? "not allowed at this time" :
+		    raw == RAW_REFUSED ? "connection refused" :
+		    raw == RAW_TIMEOUT ? "connection timed out" :
+		    "closed before the banner", (long long)now);
+		if (ledger_cooldown(lg, now + j->hc.policy->cooldown, why,
+		    &cause) == -1) {
+			fprintf(stderr, "safessh: %s\n", cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	ledger_unlock(lg);
+	history_free(&h);
+	if (ledger_settle(lg, id, o, now, &cause) == -1) {
+		fprintf(stderr, "safessh: %s\n", cause);
+		free(cause);
+	}
+	if (o == OUT_BAN) {
+		char	at[16];
+
+		clockstr(now + j->hc.policy->cooldown, at, sizeof(at));
+		fprintf(stderr, "safessh: %s (server %s): the server is "
+		    "refusing this source; no attempts until %s; see "
+		    "'safessh --status %s'\n", j->host, j->server, at,
+		    j->host);
+	}
+	return o;
+}
+
+/* Did the LocalCommand notice mark attempt id authenticated? */
+static int
+was_authed(struct ledger *lg, uint64_t id)
+{
+	struct history	 h;
+	char		*cause = NULL;
+	size_t		 i;
+	int		 r = 0;
+
+	if (ledger_lock(lg, &h, time(NULL), &cause) == -1) {
+		free(cause);
+		return 0;
+	}
+	for (i = 0; i < h.natt; i++)
+		if (h.att[i].id == id && h.att[i].outcome == OUT_AUTH)
+			r = 1;
+	ledger_unlock(lg);
+	history_free(&h);
+	return r;
+}
+
+static int
+file_exists(const char *path)
+{
+	struct stat	st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * Hand ssh a path for the key with no "-cert.pub" beside it, so that no
+ * certificate nobody asked for is offered: a private link to the key
+ * (and to its .pub) under the state directory.
+ */
+static void
+shadow_key(struct job *j)
+{
+	char	cert[PATH_MAX], dir[PATH_MAX], link[PATH_MAX], pub[PATH_MAX];
+	char	abskey[PATH_MAX];
+
+	strlcpy(j->keyarg, j->key, sizeof(j->keyarg));
+	if ((size_t)snprintf(cert, sizeof(cert), "%s-cert.pub", j->key) >=
+	    sizeof(cert) || !file_exists(cert))
+		return;
+	if (realpath(j->key, abskey) == NULL)
+		return;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/keys", j->statedir) >=
+	    sizeof(dir) || (mkdir(dir, 0700) == -1 && errno != EEXIST))
+		return;
+	/* The name is derived from the path, so links are reused. */
+	{
+		uint64_t	 h = 0xcbf29ce484222325ULL;
+		const char	*c;
+
+		for (c = abskey; *c != '\0'; c++) {
+			h ^= (unsigned char)*c;
+			h *= 0x100000001b3ULL;
+		}
+		if ((size_t)snprintf(link, sizeof(link), "%s/%016llx", dir,
+		    (unsigned long long)h) >= sizeof(link))
+			return;
+	}
+	if ((size_t)snprintf(pub, sizeof(pub), "%s.pub", link) >= sizeof(pub))
+		return;
+	(void)unlink(link);
+	if (symlink(abskey, link) == -1)
+		return;
+	(void)unlink(pub);
+	if ((size_t)snprintf(cert, sizeof(cert), "%s.pub", abskey) <
+	    sizeof(cert) && file_exists(cert))
+		(void)symlink(cert, pub);
+	strlcpy(j->keyarg, link, sizeof(j->keyarg));
+}
+
+/* Expand "~/" against the passwd home, as ssh does for -G's output. */
+static void
+expand_key(const char *in, char *out, size_t len)
+{
+	char	*t;
+
+	if ((t = util_tilde(in)) == NULL)
+		die("out of memory");
+	strlcpy(out, t, len);
+	free(t);
+}
+
+/*
+ * Everything before admission: config, ssh's config, the server, the
+ * key.  Exits with a one-line error when something is wrong.
+ */
+static void
+prepare(struct job *j, int argc, char **argv, int need_key)
+{
+	struct arglist	 g = { NULL, 0, 0 };
+	char		*cause = NULL;
+	const char	*user;
+	size_t		 i;
+	time_t		 now = time(NULL);
+
+	if (argv_parse(argc, argv, &j->cmd, &cause) == -1)
+		die("%s", cause);
+	if (j->cmd.dest == NULL)
+		usage("no destination");
+	j->host = j->cmd.host;
+	if ((j->conf = conf_new()) == NULL)
+		die("out of memory");
+	if (conf_load_default(j->conf, &cause) == -1 ||
+	    conf_host(j->conf, j->host, &j->hc, &cause) == -1)
+		die("%s", cause);
+
+	/* The command line and the config must not disagree silently. */
+	if (j->cmd.identity != NULL && j->hc.identity != NULL) {
+		char	a[PATH_MAX], b[PATH_MAX];
+
+		expand_key(j->cmd.identity, a, sizeof(a));
+		expand_key(j->hc.identity, b, sizeof(b));
+		if (strcmp(a, b) != 0)
+			die("%s: -i %s conflicts with identity = %s (%s)",
+			    j->host, j->cmd.identity, j->hc.identity,
+			    j->hc.identity_at);
+	}
+	if (j->cmd.port != -1 && j->hc.port != 0 && j->cmd.port != j->hc.port)
+		die("%s: port %d on the command line conflicts with "
+		    "port = %d (%s)", j->host, j->cmd.port, j->hc.port,
+		    j->hc.port_at);
+	if (j->cmd.user != NULL && j->hc.user != NULL &&
+	    strcmp(j->cmd.user, j->hc.user) != 0)
+		die("%s: user %s on the command line conflicts with "
+		    "user = %s (%s)", j->host, j->cmd.user, j->hc.user,
+		    j->hc.user_at);
+
+	if (ledger_statedir(j->statedir, sizeof(j->statedir), &cause) == -1)
+		die("%s", cause);
+	if (child_find_ssh(j->hc.ssh, j->ssh, sizeof(j->ssh), &cause) == -1)
+		die("%s", cause);
+	if (sshconf_scan(j->statedir, j->cmd.config, &j->sc, &cause) == -1)
+		die("%s", cause);
+
+	/* What would ssh use?  (Cached: see sshconf.c.) */
+	arglist_addv(&g, j->ssh);
+	arglist_addv(&g, "-G");
+	if (j->hc.hostname != NULL)
+		arglist_add(&g, "-oHostName=%s", j->hc.hostname);
+	if (j->hc.port != 0)
+		arglist_add(&g, "-oPort=%d", j->hc.port);
+	if (j->hc.user != NULL)
+		arglist_add(&g, "-oUser=%s", j->hc.user);
+	for (i = 0; i < j->cmd.nopts; i++) {
+		if (strchr("GVQOZ", j->cmd.opts[i].opt) != NULL)
+			continue;
+		arglist_add(&g, "-%c", j->cmd.opts[i].opt);
+		if (j->cmd.opts[i].arg != NULL)
+			arglist_addv(&g, j->cmd.opts[i].arg);
+	}
+	arglist_addv(&g, "--");
+	arglist_addv(&g, j->cmd.dest);
+	if (g.list == NULL)
+		die("out of memory");
+	if (sshconf_probe(j->statedir, g.list, j->sc.stamp, !j->sc.dynamic,
+	    now, &j->pr, &cause) == -1)
+		die("%s: %s", j->host, cause);
+	arglist_free(&g);
+
+	if (j->hc.server != NULL)
+		strlcpy(j->server, j->hc.server, sizeof(j->server));
+	else
+		strlcpy(j->server, j->pr.server, sizeof(j->server));
+
+	/* The one key: -i, else identity =, else ssh's first that exists. */
+	if (j->cmd.identity != NULL)
+		expand_key(j->cmd.identity, j->key, sizeof(j->key));
+	else if (j->hc.identity != NULL)
+		expand_key(j->hc.identity, j->key, sizeof(j->key));
+	else {
+		for (i = 0; i < j->pr.nids; i++) {
+			expand_key(j->pr.ids[i], j->key, sizeof(j->key));
+			if (file_exists(j->key))
+				break;
+			j->key[0] = '\0';
+		}
+	}
+	if (need_key && j->key[0] == '\0')
+		die("%s: no key: give -i, or set identity = in the [host] "
+		    "section; safessh offers exactly one key", j->host);
+	if (need_key && access(j->key, R_OK) == -1)
+		die("%s: identity %s: %s", j->host, j->key, strerror(errno));
+	if (j->key[0] != '\0')
+		shadow_key(j);
+
+	user = j->cmd.user != NULL ? j->cmd.user : j->hc.user != NULL ?
+	    j->hc.user : j->pr.user;
+	/* A key path too long for the record is cut: still one key. */
+	if ((size_t)snprintf(j->who, sizeof(j->who), "%s %s", user,
+	    j->key) >= sizeof(j->who))
+		j->who[sizeof(j->who) - 1] = '\0';
+}
+
+/* Build ssh's argv for the job; localcmd may be NULL. */
+static void
+build(struct job *j, const char *localcmd, struct arglist *out)
+{
+	struct rewrite	 rw;
+	char		*cause = NULL;
+
+	memset(&rw, 0, sizeof(rw));
+	rw.identity = j->keyarg[0] != '\0' ? j->keyarg : NULL;
+	rw.hostname = j->hc.hostname;
+	rw.user = j->hc.user;
+	rw.port = j->hc.port;
+	rw.connect_timeout = j->hc.connect_timeout;
+	rw.password = j->hc.password;
+	rw.localcmd = localcmd;
+	rw.sshconfig = j->sc.path[0] != '\0' ? j->sc.path : NULL;
+	if (argv_build(&j->cmd, &rw, j->ssh, out, &cause) == -1)
+		die("%s", cause);
+}
+
+/* The LocalCommand that tells the ledger the attempt authenticated. */
+static char *
+notice_cmd(struct job *j, uint64_t id)
+{
+	char	 self[PATH_MAX], esc[2 * PATH_MAX];
+	ssize_t	 n;
+	size_t	 i, k = 0;
+
+	if (j->sc.localcmd || argv_option(&j->cmd, "LocalCommand") != NULL ||
+	    argv_option(&j->cmd, "PermitLocalCommand") != NULL)
+		return NULL;	/* the user's own LocalCommand stays */
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+		return NULL;
+	self[n] = '\0';
+	/* Single-quoted for the shell; '%' doubled for ssh's expansion. */
+	for (i = 0; self[i] != '\0' && k < sizeof(esc) - 8; i++) {
+		if (self[i] == '\'')
+			return NULL;
+		if (self[i] == '%')
+			esc[k++] = '%';
+		esc[k++] = self[i];
+	}
+	esc[k] = '\0';
+	if (strchr(j->server, '%') != NULL)
+		return NULL;
+	return xstrfmt("'%s' --authed %s %llu", esc, j->server,
+	    (unsigned long long)id);
+}
+
+struct scanarg {
+	struct scan	scan;
+};
+
+static void
+online(void *arg, const char *line, size_t len)
+{
+	outcome_line(&((struct scanarg *)arg)->scan, line, len);
+}
+
+/* The wrapper: admit, run ssh, record, retry only what cannot hurt. */
+static void __attribute__((noreturn))
+mode_wrap(int argc, char **argv, int check)
+{
+	struct job	 j;
+	struct ledger	*lg;
+	struct arglist	 av;
+	struct decision	 d;
+	struct scanarg	 sa;
+	char		*cause = NULL, *lc, env[512];
+	uint64_t	 id;
+	enum rawout	 raw;
+	int		 status, tries = 0, retry, authed;
+	long		 backoff;
+
+	memset(&j, 0, sizeof(j));
+	prepare(&j, argc, argv, 1);
+	if (check) {
+		/* One careful attempt: batch mode, one command. */
+		if (j.cmd.ncmd != 0)
+			usage("--check takes only a host");
+	}
+	if (ledger_open(&lg, j.statedir, j.server, &cause) == -1)
+		die("%s", cause);
+	if (setenv("SAFESSH_STATE_DIR", j.statedir, 1) == -1)
+		die("setenv: %s", strerror(errno));
+
+	for (;;) {
+		id = admit(&j, lg, check, 0, &d);
+		snprintf(env, sizeof(env), "%s %llu", j.server,
+		    (unsigned long long)id);
+		setenv("SAFESSH_ATTEMPT", env, 1);	/* for --proxy */
+		memset(&av, 0, sizeof(av));
+		lc = notice_cmd(&j, id);
+		if (check) {
+			struct sshopt	*no;
+
+			no = reallocarray(j.cmd.opts, j.cmd.nopts + 1,
+			    sizeof(*no));
+			if (no == NULL)
+				die("out of memory");
+			j.cmd.opts = no;
+			j.cmd.opts[j.cmd.nopts].opt = 'o';
+			j.cmd.opts[j.cmd.nopts++].arg = strdup("BatchMode=yes");
+			j.cmd.ncmd = 0;
+		}
+		build(&j, lc, &av);
+		if (check && arglist_addv(&av, "true") == -1)
+			die("out of memory");
+		free(lc);
+		memset(&sa, 0, sizeof(sa));
+		outcome_init(&sa.scan);
+		if (child_run(av.list, online, &sa, &status, &cause) == -1) {
+			settle(&j, lg, id, RAW_NET, NULL);
+			die("%s", cause);
+		}
+		arglist_free(&av);
+		authed = was_authed(lg, id);
+		raw = outcome_classify(&sa.scan, status, authed);
+		settle(&j, lg, id, raw, &retry);
+		if (check) {
+			if (raw == RAW_OK) {
+				struct history	 h;
+
+				if (ledger_lock(lg, &h, time(NULL),
+				    &cause) == 0) {
+					(void)ledger_cooldown(lg, 0, "-",
+					    &cause);
+					ledger_unlock(lg);
+					history_free(&h);
+				}
+				fprintf(stderr, "safessh: %s (server %s): "
+				    "check passed; cooldown cleared\n",
+				    j.host, j.server);
+			} else
+				fprintf(stderr, "safessh: %s (server %s): "
+				    "check failed\n", j.host, j.server);
+		}
+		if (!retry || check || tries >= j.hc.retries)
+			break;
+		/* An overload drop (G3): back off exponentially, jittered. */
+		backoff = 1000L << tries;
+		backoff = backoff / 2 + (long)arc4random_uniform(
+		    (uint32_t)backoff);
+		tries++;
+		fprintf(stderr, "safessh: %s (server %s): closed before the "
+		    "banner with no recent failures (server busy?); retry %d "
+		    "of %d in %.1fs\n", j.host, j.server, tries, j.hc.retries,
+		    backoff / 1000.0);
+		msleep(backoff);
+	}
+	ledger_close(lg);
+	mimic(status);
+}
+
+static void __attribute__((noreturn))
+mode_dryrun(int argc, char **argv)
+{
+	struct job	 j;
+	struct ledger	*lg;
+	struct arglist	 av = { NULL, 0, 0 };
+	struct decision	 d;
+	char		*cause = NULL, *q;
+	char		 at[16];
+
+	memset(&j, 0, sizeof(j));
+	prepare(&j, argc, argv, 1);
+	if (ledger_open(&lg, j.statedir, j.server, &cause) == -1)
+		die("%s", cause);
+	build(&j, notice_cmd(&j, 0), &av);
+	if ((q = arglist_quote(av.list, av.num)) == NULL)
+		die("out of memory");
+	printf("%s\n", q);
+	printf("server: %s\n", j.server);
+	admit(&j, lg, 0, 1, &d);
+	switch (d.verdict) {
+	case V_ADMIT:
+		printf("decision: admit%s\n", d.proven ? " (key proven)" : "");
+		break;
+	case V_WAIT:
+		printf("decision: wait for a slot: %s\n", d.why);
+		break;
+	case V_DELAY:
+	case V_REFUSE:
+		clockstr(d.until, at, sizeof(at));
+		printf("decision: %s until %s: %s\n",
+		    d.verdict == V_DELAY ? "delay" : "refuse",
+		    d.until ? at : "the user acts", d.why);
+		break;
+	}
+	exit(0);
+}
+
+/* Find the server for a host without needing a key (status, forget). */
+static void
+hostserver(struct job *j, const char *host)
+{
+	char	*args[2];
+
+	args[0] = (char *)host;
+	args[1] = NULL;
+	prepare(j, 1, args, 0);
+}
+
+static void __attribute__((noreturn))
+mode_forget(int argc, char **argv)
+{
+	struct job	 j;
+	char		*cause = NULL;
+
+	if (argc != 1)
+		usage("--forget takes one host");
+	memset(&j, 0, sizeof(j));
+	hostserver(&j, argv[0]);
+	if (ledger_forget(j.statedir, j.server, &cause) == -1)
+		die("%s", cause);
+	fprintf(stderr, "safessh: %s (server %s): history cleared\n",
+	    j.host, j.server);
+	exit(0);
+}
+
+/* One --status row. */
+static void
+status_row(const char *statedir, const char *server,
+    const struct policy *pol, int parallel, time_t now)
+{
+	struct ledger	*lg;
+	struct history	 h;
+	struct decision	 d;
+	char		*cause = NULL, hosts[64] = "", last[16] = "-";
+	char		 state[64], next[32], pen[16];
+	size_t		 i;
+	int		 inflight = 0;
+	time_t		 lastok = 0;
+
+	if (ledger_open(&lg, statedir, server, &cause) == -1 ||
+	    ledger_lock(lg, &h, now, &cause) == -1) {
+		printf("%-20s %s\n", server, cause);
+		free(cause);
+		return;
+	}
+	for (i = 0; i < h.natt; i++) {
+		const struct attempt *a = &h.att[i];
+
+		if (a->outcome == OUT_INFLIGHT)
+			inflight++;
+		if ((a->outcome == OUT_OK || a->outcome == OUT_AUTH) &&
+		    a->end > lastok)
+			lastok = a->end;
+		if (strstr(hosts, a->host) == NULL &&
+		    strlen(hosts) + strlen(a->host) + 2 < sizeof(hosts)) {
+			if (hosts[0] != '\0')
+				strlcat(hosts, ",", sizeof(hosts));
+			strlcat(hosts, a->host, sizeof(hosts));
+		}
+	}
+	if (lastok != 0)
+		clockstr(lastok, last, sizeof(last));
+	policy_decide(pol, &h, "", parallel, now, &d);
+	snprintf(pen, sizeof(pen), "%.0fs", policy_penalty(pol, &h, now));
+	strlcpy(next, "now", sizeof(next));
+	switch (d.verdict) {
+	case V_ADMIT:
+		strlcpy(state, "ok", sizeof(state));
+		break;
+	case V_WAIT:
+		strlcpy(state, "busy", sizeof(state));
+		break;
+	case V_DELAY:
+		clockstr(d.until, next, sizeof(next));
+		snprintf(state, sizeof(state), "delaying until %s", next);
+		break;
+	case V_REFUSE:
+		if (d.until) {
+			clockstr(d.until, next, sizeof(next));
+			snprintf(state, sizeof(state), "%s until %s",
+			    h.cooldown > now ? "cooldown" : "refusing", next);
+		} else {
+			strlcpy(state, "refusing", sizeof(state));
+			strlcpy(next, "after --forget", sizeof(next));
+		}
+		break;
+	}
+	printf("%-20s %-20s %-6s %4d %7s %8d  %-24s %s\n", server,
+	    hosts[0] ? hosts : "-", last,
+	    policy_failures(&h, policy_horizon(pol), now), pen, inflight,
+	    state, next);
+	ledger_unlock(lg);
+	ledger_close(lg);
+	history_free(&h);
+}
+
+static void __attribute__((noreturn))
+mode_status(int argc, char **argv)
+{
+	struct job	 j;
+	struct conf	*conf;
+	struct hostconf	 hc;
+	char		 statedir[PATH_MAX], *cause = NULL, **sv;
+	size_t		 n, i;
+	time_t		 now = time(NULL);
+
+	if (argc > 1)
+		usage("--status takes at most one host");
+	printf("%-20s %-20s %-6s %4s %7s %8s  %-24s %s\n", "SERVER", "HOSTS",
+	    "LASTOK", "FAIL", "PENALTY", "INFLIGHT", "STATE", "NEXT");
+	if (argc == 1) {
+		memset(&j, 0, sizeof(j));
+		hostserver(&j, argv[0]);
+		status_row(j.statedir, j.server, j.hc.policy, j.hc.parallel,
+		    now);
+		exit(0);
+	}
+	if ((conf = conf_new()) == NULL)
+		die("out of memory");
+	if (conf_load_default(conf, &cause) == -1 ||
+	    conf_host(conf, "*", &hc, &cause) == -1 ||
+	    ledger_statedir(statedir, sizeof(statedir), &cause) == -1 ||
+	    ledger_servers(statedir, &sv, &n, &cause) == -1)
+		die("%s", cause);
+	for (i = 0; i < n; i++) {
+		status_row(statedir, sv[i], hc.policy, hc.parallel, now);
+		free(sv[i]);
+	}
+	free(sv);
+	exit(0);
+}
+
+/* ProxyCommand mode. */
+struct proxyctx {
+	struct job	*j;
+	struct ledger	*lg;
+	uint64_t	 id;
+	int		 nested;	/* under the wrapper: it records */
+	int		 banner;
+	int		 authed;
+	int		 authfail;
+	int		 notallowed;
+	int		 prebanner;
+};
+
+static void
+onproxy(void *arg, enum proxyev ev)
+{
+	struct proxyctx	*px = arg;
+	char		*cause = NULL;
+
+	switch (ev) {
+	case PEV_BANNER:
+		px->banner = 1;
+		break;
+	case PEV_NOTALLOWED:
+		px->notallowed = 1;
+		/* The wrapper reads this line from ssh's stderr. */
+		fprintf(stderr, "safessh: %s: server said \"Not allowed at "
+		    "this time\"\n", px->j->host);
+		break;
+	case PEV_PREBANNER:
+		px->prebanner = 1;
+		break;
+	case PEV_AUTHED:
+		px->authed = 1;
+		if (!px->nested && ledger_settle(px->lg, px->id, OUT_AUTH,
+		    time(NULL), &cause) == -1)
+			free(cause);
+		break;
+	case PEV_AUTHFAIL:
+		px->authfail = 1;
+		break;
+	case PEV_CLOSED:
+		break;
+	}
+}
+
+static void __attribute__((noreturn))
+mode_proxy(int argc, char **argv)
+{
+	struct job	 j;
+	struct ledger	*lg = NULL;
+	struct decision	 d;
+	struct proxyctx	 px;
+	const char	*why, *att;
+	char		*cause = NULL;
+	enum rawout	 raw;
+	int		 fd, port;
+
+	if (argc != 2)
+		usage("--proxy takes a host and a port");
+	if (!argv_valid_host(argv[0], &why))
+		die("%s", why);
+	if (!argv_valid_port(argv[1], &port, &why))
+		die("%s", why);
+	memset(&j, 0, sizeof(j));
+	memset(&px, 0, sizeof(px));
+	j.host = argv[0];
+	if ((j.conf = conf_new()) == NULL)
+		die("out of memory");
+	if (conf_load_default(j.conf, &cause) == -1 ||
+	    conf_host(j.conf, j.host, &j.hc, &cause) == -1 ||
+	    ledger_statedir(j.statedir, sizeof(j.statedir), &cause) == -1)
+		die("%s", cause);
+	px.j = &j;
+	att = getenv("SAFESSH_ATTEMPT");
+	px.nested = att != NULL && *att != '\0';
+	if (!px.nested) {
+		/* The server as the wrapper names it, without ssh -G. */
+		if (j.hc.server != NULL)
+			strlcpy(j.server, j.hc.server, sizeof(j.server));
+		else
+			sshconf_server(argv[0], 0, j.server,
+			    sizeof(j.server));
+		snprintf(j.who, sizeof(j.who), "proxy");
+		if (ledger_open(&lg, j.statedir, j.server, &cause) == -1)
+			die("%s", cause);
+		px.lg = lg;
+		px.id = admit(&j, lg, 0, 0, &d);
+	}
+	if (proxy_connect(argv[0], argv[1], j.hc.connect_timeout, &fd, &raw,
+	    &cause) == -1) {
+		fprintf(stderr, "safessh: %s\n", cause);
+		if (!px.nested)
+			settle(&j, lg, px.id, raw, NULL);
+		exit(EXIT_SSHERR);
+	}
+	if (proxy_relay(fd, STDIN_FILENO, STDOUT_FILENO, onproxy, &px,
+	    &cause) == -1)
+		fprintf(stderr, "safessh: %s\n", cause);
+	if (!px.nested) {
+		if (px.notallowed)
+			raw = RAW_NOTALLOWED;
+		else if (px.prebanner)
+			raw = RAW_PREBANNER;
+		else if (px.authed)
+			raw = RAW_OK;
+		else if (px.authfail)
+			raw = RAW_AUTHFAIL;
+		else
+			raw = RAW_NOAUTH;
+		settle(&j, lg, px.id, raw, NULL);
+	}
+	exit(0);
+}
+
+static void __attribute__((noreturn))
+mode_doctor(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	die("--doctor: not built yet");
+}
+
+static void __attribute__((noreturn))
+mode_authed(int argc, char **argv)
+{
+	struct ledger	*lg;
+	char		 statedir[PATH_MAX], *cause = NULL;
+	unsigned long long id;
+	const char	*errstr;
+
+	/* Run by ssh as LocalCommand: silent whatever happens. */
+	if (argc != 2)
+		exit(0);
+	id = strtonum(argv[1], 1, LLONG_MAX, &errstr);
+	if (errstr != NULL)
+		exit(0);
+	if (ledger_statedir(statedir, sizeof(statedir), &cause) == -1 ||
+	    ledger_open(&lg, statedir, argv[0], &cause) == -1 ||
+	    ledger_settle(lg, id, OUT_AUTH, time(NULL), &cause) == -1)
+		exit(0);
+	ledger_close(lg);
+	exit(0);
+}
 
 int
 main(int argc, char *argv[])
 {
-	(void)argc;
-	(void)argv;
-	printf("safessh %s\n", SAFESSH_VERSION);
-	return 0;
+	enum mode	 mode = M_WRAP;
+	size_t		 i;
+
+	if (argc >= 2 && strncmp(argv[1], "--", 2) == 0 && argv[1][2] != '\0') {
+		for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+			if (strcmp(argv[1], modes[i].name) == 0)
+				break;
+		if (i == sizeof(modes) / sizeof(modes[0]))
+			usage(NULL);
+		mode = modes[i].mode;
+		argc -= 2;
+		argv += 2;
+	} else {
+		argc--;
+		argv++;
+	}
+
+	switch (mode) {
+	case M_AUTHED:
+		mode_authed(argc, argv);
+	case M_VERSION:
+		printf("safessh %s\n", SAFESSH_VERSION);
+		exit(0);
+	case M_HELP:
+		usage(NULL);
+	case M_PROXY:
+		mode_proxy(argc, argv);
+	case M_STATUS:
+		mode_status(argc, argv);
+	case M_FORGET:
+		mode_forget(argc, argv);
+	case M_DRYRUN:
+		mode_dryrun(argc, argv);
+	case M_CHECK:
+		if (argc != 1)
+			usage("--check takes one host");
+		mode_wrap(argc, argv, 1);
+	case M_DOCTOR:
+		mode_doctor(argc, argv);
+	case M_WRAP:
+		break;
+	}
+	{
+		struct sshcmd	 cmd;
+		char		*cause = NULL, ssh[PATH_MAX];
+		struct conf	*conf;
+		struct hostconf	 hc;
+
+		/* -G -V -Q -O -Z go straight to ssh, touching nothing. */
+		memset(&cmd, 0, sizeof(cmd));
+		if (argv_parse(argc, argv, &cmd, &cause) == 0 &&
+		    cmd.passthru != 0) {
+			const char *sshcfg = NULL;
+
+			if ((conf = conf_new()) != NULL &&
+			    conf_load_default(conf, &cause) == 0 &&
+			    conf_host(conf, cmd.host != NULL ? cmd.host : "*",
+			    &hc, &cause) == 0)
+				sshcfg = hc.ssh;
+			if (child_find_ssh(sshcfg, ssh, sizeof(ssh),
+			    &cause) == -1)
+				die("%s", cause);
+			argv[-1] = ssh;
+			execv(ssh, argv - 1);
+			die("cannot run %s: %s", ssh, strerror(errno));
+		}
+		argv_free(&cmd);
+		free(cause);
+	}
+	mode_wrap(argc, argv, 0);
 }

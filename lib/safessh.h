@@ -366,6 +366,7 @@ void	 sshconf_free(struct sshconf *);
 int	 sshconf_probe(const char *, char *const [], const char *, int,
 	    time_t, struct sshprobe *, char **);
 void	 sshconf_probe_free(struct sshprobe *);
+void	 sshconf_server(const char *, int, char *, size_t);
 
 /* --------------------------------------------------------------- child.c */
 

@@ -542,31 +542,33 @@ run_capture(char *const argv[], struct fbuf *out, char **cause)
 	return 0;
 }
 
-/* The address ssh will connect to first, as text; the name if none. */
-static void
-resolve(struct sshprobe *pr, time_t now)
+/*
+ * The server (ban domain) for a host name: the first address it resolves
+ * to, as text without a zone, or the lowercased name when it does not
+ * resolve here (behind a jump host, say).  family is AF_* or 0.
+ */
+void
+sshconf_server(const char *name, int family, char *out, size_t len)
 {
 	struct addrinfo	 hints, *ai = NULL;
 	char		 buf[INET6_ADDRSTRLEN];
 	size_t		 i;
 
 	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = pr->family;
+	hints.ai_family = family;
 	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(pr->hostname, NULL, &hints, &ai) == 0 && ai != NULL &&
+	if (getaddrinfo(name, NULL, &hints, &ai) == 0 && ai != NULL &&
 	    getnameinfo(ai->ai_addr, ai->ai_addrlen, buf, sizeof(buf), NULL,
 	    0, NI_NUMERICHOST) == 0) {
-		buf[strcspn(buf, "%")] = '\0';	/* no zone in a file name */
-		strlcpy(pr->server, buf, sizeof(pr->server));
+		buf[strcspn(buf, "%")] = '\0';
+		strlcpy(out, buf, len);
 	} else {
-		strlcpy(pr->server, pr->hostname, sizeof(pr->server));
-		for (i = 0; pr->server[i] != '\0'; i++)
-			pr->server[i] = (char)tolower(
-			    (unsigned char)pr->server[i]);
+		strlcpy(out, name, len);
+		for (i = 0; out[i] != '\0'; i++)
+			out[i] = (char)tolower((unsigned char)out[i]);
 	}
 	if (ai != NULL)
 		freeaddrinfo(ai);
-	pr->resolved = now;
 }
 
 /*
@@ -609,7 +611,9 @@ sshconf_probe(const char *statedir, char *const argv[], const char *stamp,
 		*cause = xstrfmt("'%s -G' printed no hostname", argv[0]);
 		goto out;
 	}
-	resolve(pr, now);
+	sshconf_server(pr->hostname, pr->family, pr->server,
+	    sizeof(pr->server));
+	pr->resolved = now;
 	r = 0;
 	if (!cacheable)
 		goto out;
