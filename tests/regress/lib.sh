@@ -54,6 +54,18 @@ t_init() {
 	# ssh's own options every test uses: no prompts, a private known_hosts.
 	SSHOPTS=(-o UserKnownHostsFile="$T/known_hosts"
 	    -o StrictHostKeyChecking=accept-new -o BatchMode=yes)
+	# ssh finds ~/.ssh through the passwd entry, not $HOME: give it one
+	# whose home is ours (nss_wrapper, Debian's libnss-wrapper).
+	local nw
+	for nw in /usr/lib/*/libnss_wrapper.so /usr/lib/libnss_wrapper.so; do
+		[ -f "$nw" ] || continue
+		printf '%s:x:%s:%s:test:%s:/bin/sh\n' "$(id -un)" "$(id -u)" \
+		    "$(id -g)" "$HOME" > "$T/passwd"
+		printf '%s:x:%s:\n' "$(id -gn)" "$(id -g)" > "$T/group"
+		export NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group
+		export LD_PRELOAD=$nw
+		break
+	done
 	cat > "$HOME/.ssh/config" <<CFG
 Host *
 	UserKnownHostsFile $T/known_hosts
@@ -112,7 +124,7 @@ t_sshd() {
 	if [ "$(id -u)" = 0 ]; then
 		mkdir -p /run/sshd
 	fi
-	"$SSHD" -f "$T/sshd/config" -E "$SSHD_LOG" -D &
+	env -u LD_PRELOAD "$SSHD" -f "$T/sshd/config" -E "$SSHD_LOG" -D &
 	SSHD_PID=$!
 	_pids+=("$SSHD_PID")
 	for i in $(seq 100); do
@@ -121,7 +133,7 @@ t_sshd() {
 	done
 	grep -q 'Server listening' "$SSHD_LOG" || {
 		echo "sshd did not start:"; cat "$SSHD_LOG"; exit 1; }
-	ssh-keyscan -p "$PORT" -t ed25519 127.0.0.1 2>/dev/null |
+	env -u LD_PRELOAD ssh-keyscan -p "$PORT" -t ed25519 127.0.0.1 2>/dev/null |
 	    sed "s/^127.0.0.1/[127.0.0.1]:$PORT/" > "$T/known_hosts"
 }
 
