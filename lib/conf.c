@@ -346,6 +346,25 @@ conf_match(const char *host, const char *list)
 	return pos;
 }
 
+/* Format s exactly, as conf_duration reads it: "0s", "1d", "1h30m". */
+static char *
+fmtdur(long s, char *buf, size_t len)
+{
+	static const char	 units[] = "dhms";
+	static const long	 mult[] = { 86400, 3600, 60, 1 };
+	size_t			 i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < 4 && n < len; i++) {
+		if (s >= mult[i] || (n == 0 && i == 3)) {
+			n += snprintf(buf + n, len - n, "%ld%c", s / mult[i],
+			    units[i]);
+			s %= mult[i];
+		}
+	}
+	return buf;	/* callers' buffers hold any long */
+}
+
 /* Install pol, replacing a policy of the same name in place. */
 static int
 addpolicy(struct conf *conf, const struct policy *pol)
@@ -793,15 +812,17 @@ value(struct parse *p, enum key k, const char *v, long *num, char **str,
 		/* FALLTHROUGH */
 	case V_DUR:
 		if (conf_duration(v, num) == -1) {
-			*why = kd->type == V_REUSE ? "expected no or a duration "
-			    "(like 30s, 10m, 1h30m)" : "not a duration (like "
-			    "30s, 10m, 1h30m)";
+			if (kd->type == V_REUSE)
+				*why = "expected no or a duration (like 30s, "
+				    "10m, 1h30m)";
+			else
+				*why = "not a duration (like 30s, 10m, 1h30m)";
 			return -1;
 		}
 		if (*num < kd->lo || *num > kd->hi) {
 			snprintf(wbuf, wlen, "must be from %s to %s",
-			    util_dur(kd->lo, a, sizeof(a)),
-			    util_dur(kd->hi, b, sizeof(b)));
+			    fmtdur(kd->lo, a, sizeof(a)),
+			    fmtdur(kd->hi, b, sizeof(b)));
 			*why = wbuf;
 			return -1;
 		}
@@ -951,6 +972,7 @@ handler(void *arg, const char *section_, const char *name, const char *v)
 {
 	struct parse	*p = arg;
 
+	(void)section_;		/* the reader keeps its own, checked */
 	if (p->failed)
 		return 0;
 	if (name == NULL)
@@ -1219,7 +1241,7 @@ conf_host(const struct conf *conf, const char *host, struct hostconf *hc,
 			apply(it, hc, &pol);
 	}
 	if ((hc->policy = conf_policy(conf, pol)) == NULL) {
-		/* Only the built-in name can get here; checkrefs saw the rest. */
+		/* Only "default" gets here, and it is always defined. */
 		*cause = xstrfmt("unknown policy \"%s\"", pol);
 		return -1;
 	}
