@@ -70,7 +70,7 @@ enum vtype {
 #define CONF_KEYS(X)							\
 	X(POLICY, "policy", IN_DEF | IN_HOST, V_NAME, 0, 0)		\
 	X(ON_RISK, "on_risk", IN_DEF | IN_HOST, V_ONRISK, 0, 0)		\
-	X(MAX_DELAY, "max_delay", IN_DEF | IN_HOST, V_DUR, 0, DAY)	\
+	X(MAX_DELAY, "max_delay", IN_DEF | IN_HOST, V_DUR, 0, 3600)	\
 	X(PARALLEL, "parallel", IN_DEF | IN_HOST, V_INT, 1, 64)		\
 	X(CONNECT_TIMEOUT, "connect_timeout", IN_DEF | IN_HOST, V_DUR,	\
 	    1, 3600)							\

@@ -513,7 +513,7 @@ static const struct {
 	{ "[defaults]\nreuse = no\n", "x", "reuse", "0" },
 	{ "[defaults]\nreuse = 1d\n", "x", "reuse", "86400" },
 	{ "[defaults]\nmax_delay = 0\n", "x", "max_delay", "0" },
-	{ "[defaults]\nmax_delay = 1d\n", "x", "max_delay", "86400" },
+	{ "[defaults]\nmax_delay = 1h\n", "x", "max_delay", "3600" },
 	{ "[defaults]\nconnect_timeout = 1\n", "x", "connect_timeout", "1" },
 	{ "[defaults]\nconnect_timeout = 1h\n", "x", "connect_timeout",
 	    "3600" },
@@ -708,8 +708,8 @@ static const struct {
 	{ "[defaults]\non_risk = Delay\n", "FILE:2: invalid on_risk *" },
 	{ "[defaults]\nmax_delay = 3x\n", "FILE:2: invalid max_delay \"3x\": "
 	    "not a duration (like 30s, 10m, 1h30m)" },
-	{ "[defaults]\nmax_delay = 1d1s\n", "FILE:2: invalid max_delay "
-	    "\"1d1s\": must be from 0s to 1d" },
+	{ "[defaults]\nmax_delay = 1h1s\n", "FILE:2: invalid max_delay "
+	    "\"1h1s\": must be from 0s to 1h" },
 	{ "[defaults]\nmax_delay = -1\n", "FILE:2: invalid max_delay *" },
 	{ "[defaults]\nparallel = 0\n", "FILE:2: invalid parallel \"0\": "
 	    "must be a number from 1 to 64" },
