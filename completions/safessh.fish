@@ -177,24 +177,29 @@ function __safessh_complete_ssh
         set -a line (string escape -- $t)
     end
     set -a line (commandline -ct)
-    complete -C (string join ' ' -- $line)
+    if __safessh_at_dest
+        # fish's own ssh_config reader keeps negated patterns ("!host").
+        complete -C (string join ' ' -- $line) | string match -rv '^[^\t]*[*?!]'
+    else
+        complete -C (string join ' ' -- $line)
+    end
 end
 
 complete -c safessh -e
-complete -c safessh -n __safessh_first -l proxy \
+complete -c safessh -n __safessh_first -f -l proxy \
     -d 'ProxyCommand mode: admission control, then relay to host port'
-complete -c safessh -n __safessh_first -l status \
+complete -c safessh -n __safessh_first -f -l status \
     -d 'Show the servers\' ledgers and state'
-complete -c safessh -n __safessh_first -l check \
+complete -c safessh -n __safessh_first -f -l check \
     -d 'One careful attempt, allowed during a cooldown'
-complete -c safessh -n __safessh_first -l forget \
+complete -c safessh -n __safessh_first -f -l forget \
     -d 'Clear a server\'s history'
-complete -c safessh -n __safessh_first -l dry-run \
+complete -c safessh -n __safessh_first -f -l dry-run \
     -d 'Print the ssh command and the decision; connect to nothing'
-complete -c safessh -n __safessh_first -l doctor \
+complete -c safessh -n __safessh_first -f -l doctor \
     -d 'Audit agent keys, key files and IdentityFile lines'
-complete -c safessh -n __safessh_first -l version -d 'Print the version'
-complete -c safessh -n __safessh_first -l help -d 'Print a usage summary'
+complete -c safessh -n __safessh_first -f -l version -d 'Print the version'
+complete -c safessh -n __safessh_first -f -l help -d 'Print a usage summary'
 
 complete -c safessh -n __safessh_want_host -f -a '(__safessh_user_at_hosts)'
 complete -c safessh -n __safessh_want_nothing -f
