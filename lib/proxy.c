@@ -149,6 +149,13 @@ connect_one(int fd, const struct sockaddr *sa, socklen_t salen, long timeout)
 	len = sizeof(err);
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		return errno;
+	/*
+	 * Established, then reset before we looked: the server answered.
+	 * Hand the socket on so the relay reports it (PEV_PREBANNER), as
+	 * ssh would ("kex_exchange_identification: ... reset").
+	 */
+	if (err == ECONNRESET || err == EPIPE)
+		return 0;
 	return err;
 }
 
@@ -475,8 +482,9 @@ obs_negotiate(struct obs *o)
 		pad += ci->block;
 	o->msize = len + pad + tail;
 	if (o->trace != NULL)
-		fprintf(o->trace, "cipher %s%s%s min %zu\n", enc,
-		    ci->tag ? "" : " mac ", ci->tag ? "" : mac, o->msize);
+		fprintf(o->trace, "cipher %s%s%s%s min %zu\n", enc,
+		    ci->tag ? "" : " mac ", ci->tag ? "" : mac,
+		    etm ? "-etm" : "", o->msize);
 }
 
 /*
@@ -553,8 +561,13 @@ obs_plain(struct obs *o, struct side *sd, const unsigned char *p, size_t n)
 				    o->c.capture == 0 && o->s.capture == 0)
 					obs_negotiate(o);
 			}
-			if (sd->type == MSG_NEWKEYS)
+			if (sd->type == MSG_NEWKEYS) {
 				sd->state = SIDE_CRYPT;
+				if (o->trace != NULL)
+					fprintf(o->trace, "%c newkeys, %zu "
+					    "encrypted\n", sd == &o->s ? 's' :
+					    'c', n - i);
+			}
 			sd->hdrlen = 0;
 		}
 	}
@@ -654,6 +667,16 @@ obs_free(struct obs *o)
 }
 
 /* -------------------------------------------------------------- relay */
+
+/* ssh sends its ProxyCommand SIGHUP as it exits (ssh_kill_proxy_command). */
+static volatile sig_atomic_t relay_hup;
+
+static void
+relay_onhup(int sig)
+{
+	(void)sig;
+	relay_hup = 1;
+}
 
 /* One direction: src -> (pipe or buffer) -> dst. */
 struct dir {
@@ -873,7 +896,7 @@ close_out(int out, int outsock)
 
 static int
 relay_loop(int sock, struct dir *up, struct dir *down, struct obs *o,
-    char **cause)
+    const sigset_t *pollmask, char **cause)
 {
 	struct pollfd	 pfd[5];
 	int		 n, iu, ou, id, od, oo, r, rst = 0, clientfirst = -1;
@@ -918,11 +941,29 @@ relay_loop(int sock, struct dir *up, struct dir *down, struct obs *o,
 		}
 		if (n == 0)
 			break;
-		if (poll(pfd, n, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			*cause = xstrfmt("poll: %s", strerror(errno));
-			return -1;
+		/* SIGHUP is let in only while waiting here. */
+		if (ppoll(pfd, n, NULL, pollmask) == -1) {
+			if (errno != EINTR) {
+				*cause = xstrfmt("poll: %s", strerror(errno));
+				return -1;
+			}
+			if (relay_hup) {
+				/* ssh has exited: both directions end. */
+				if (o->trace != NULL)
+					fprintf(o->trace, "c hangup\n");
+				if (clientfirst == -1)
+					clientfirst = !down->eof;
+				up->eof = up->drop = 1;
+				up->count = 0;
+				down->drop = 1;
+				if (!down->done) {
+					down->done = 1;
+					shutdown(sock, SHUT_RD);
+				}
+				up->done = 1;
+				shutdown(sock, SHUT_WR);
+			}
+			continue;
 		}
 
 		/* Client to server. */
@@ -1013,7 +1054,10 @@ relay_loop(int sock, struct dir *up, struct dir *down, struct obs *o,
  * the server closes out (replaced by /dev/null, or shut down if out is a
  * socket) while in keeps flowing.  cb (may be NULL) hears each event of
  * enum proxyev at most once, PEV_CLOSED last.  SIGPIPE is ignored while
- * relaying.  Returns 0 when the connection ended (even by a reset), or
+ * relaying; SIGHUP (what ssh sends its ProxyCommand as it exits) ends
+ * the relay as if in and out had closed: the events are still reported
+ * and the function returns 0, and the caller should then finish up
+ * promptly (ssh does not wait for it).  Returns 0 when the connection ended (even by a reset), or
  * -1 with *cause for a local error (the caller closes sock).
  *
  * SAFESSH_PROXY_TRACE=file appends the size of each read and each
@@ -1024,7 +1068,8 @@ int
 proxy_relay(int sock, int in, int out, proxy_cb *cb, void *arg,
     char **cause)
 {
-	struct sigaction sa, osa;
+	struct sigaction sa, osa, ha, oha;
+	sigset_t	 hup, omask, pollmask;
 	struct dir	 up, down;
 	struct obs	 o;
 	const char	*tr, *ns;
@@ -1066,9 +1111,27 @@ proxy_relay(int sock, int in, int out, proxy_cb *cb, void *arg,
 	sa.sa_handler = SIG_IGN;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGPIPE, &sa, &osa);
+	/*
+	 * SIGHUP means ssh is gone: block it, and let it in only during
+	 * ppoll() so it cannot slip between a check and the wait.  No
+	 * SA_RESTART: a blocking write to out returns EINTR too.
+	 */
+	relay_hup = 0;
+	memset(&ha, 0, sizeof(ha));
+	ha.sa_handler = relay_onhup;
+	sigemptyset(&ha.sa_mask);
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	sigprocmask(SIG_BLOCK, &hup, &omask);
+	pollmask = omask;
+	sigdelset(&pollmask, SIGHUP);
+	sigaction(SIGHUP, &ha, &oha);
 
-	r = relay_loop(sock, &up, &down, &o, cause);
+	r = relay_loop(sock, &up, &down, &o, &pollmask, cause);
 
+	/* A pending SIGHUP lands in our handler before the old one returns. */
+	sigprocmask(SIG_SETMASK, &omask, NULL);
+	sigaction(SIGHUP, &oha, NULL);
 	sigaction(SIGPIPE, &osa, NULL);
 	dir_free(&up);
 	dir_free(&down);
