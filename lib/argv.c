@@ -451,6 +451,16 @@ spec_parse(const char *s, int hop, struct spec *sp, char *msg, size_t len,
 		why = "out of memory";
 		goto out;
 	}
+	/* The names first, as ssh does: a hostile host is named as such. */
+	if (sp->user != NULL && check_user(sp->user, msg, len) == -1) {
+		*bad = BAD_USER;
+		goto out;
+	}
+	if (check_host(sp->host, msg, len) == -1 ||
+	    (uri && check_domain(sp->host, msg, len) == -1)) {
+		*bad = BAD_HOST;
+		goto out;
+	}
 	if (!uri && delim == '/') {
 		why = "'/' after the host";
 		goto out;
@@ -472,15 +482,6 @@ spec_parse(const char *s, int hop, struct spec *sp, char *msg, size_t len,
 			why = "path not allowed";
 			goto out;
 		}
-	}
-	if (sp->user != NULL && check_user(sp->user, msg, len) == -1) {
-		*bad = BAD_USER;
-		goto out;
-	}
-	if (check_host(sp->host, msg, len) == -1 ||
-	    (uri && check_domain(sp->host, msg, len) == -1)) {
-		*bad = BAD_HOST;
-		goto out;
 	}
 	r = 0;
  out:
