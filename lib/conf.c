@@ -252,6 +252,7 @@ alldigits(const char *s)
 	return *s != '\0' && s[strspn(s, "0123456789")] == '\0';
 }
 
+/* "30", "30s", "1h30m", "1d2h3m4s" (units largest first, once each). */
 int
 conf_duration(const char *s, long *out)
 {
@@ -322,6 +323,10 @@ glob1(const char *s, const char *pat, size_t plen)
 	return pi == plen;
 }
 
+/*
+ * Does host match the pattern list?  1 if a positive pattern matches and
+ * no negated one does, else 0.  Case is ignored, as by ssh.
+ */
 int
 conf_match(const char *host, const char *list)
 {
@@ -406,6 +411,7 @@ builtin(struct conf *conf, const char *name, const struct rule *r1,
 	return addpolicy(conf, &pol);
 }
 
+/* A conf with the built-in policies; NULL on ENOMEM.  conf_free() it. */
 struct conf *
 conf_new(void)
 {
@@ -424,6 +430,7 @@ conf_new(void)
 	return conf;
 }
 
+/* Free conf and every string handed out by conf_host(); NULL is fine. */
 void
 conf_free(struct conf *conf)
 {
@@ -445,6 +452,7 @@ conf_free(struct conf *conf)
 	free(conf);
 }
 
+/* The policy called name, built-in or defined; NULL if none. */
 const struct policy *
 conf_policy(const struct conf *conf, const char *name)
 {
@@ -526,11 +534,13 @@ static int
 policy_begin(struct parse *p, const char *name)
 {
 	struct polseen	*nd;
+	char		 buf[80];
 	size_t		 i;
 
 	if (!valid_name(name, POLICY_NAMELEN - 1)) {
 		perr(p, p->lineno, "bad policy name \"%s\" (letters, digits, "
-		    "'.', '_' and '-', at most %d)", name, POLICY_NAMELEN - 1);
+		    "'.', '_' and '-', at most %d)",
+		    shown(name, buf, sizeof(buf)), POLICY_NAMELEN - 1);
 		return -1;
 	}
 	for (i = 0; i < p->ndefs; i++) {
@@ -1031,6 +1041,10 @@ fail:
 	return -1;
 }
 
+/*
+ * Read one file into conf (see safessh.h).  On error nothing of this
+ * file's settings is kept, but [policy] sections already read stay.
+ */
 int
 conf_load(struct conf *conf, const char *path, int must_exist, char **cause)
 {
@@ -1106,6 +1120,10 @@ checkrefs(const struct conf *conf, char **cause)
 	return 0;
 }
 
+/*
+ * $SAFESSH_CONFIG alone (it must exist; "/dev/null" is no file), else
+ * the system file then the user's; then every "policy =" must resolve.
+ */
 int
 conf_load_default(struct conf *conf, char **cause)
 {
@@ -1204,6 +1222,12 @@ apply(const struct item *it, struct hostconf *hc, const char **pol)
 	}
 }
 
+/*
+ * Resolve host's settings into hc: built-in defaults, every [defaults]
+ * item, then the items of every matching [host] section, in the order
+ * read.  Strings point into conf.  0, or -1 with *cause (an unknown
+ * policy, naming the file:line that referred to it).
+ */
 int
 conf_host(const struct conf *conf, const char *host, struct hostconf *hc,
     char **cause)

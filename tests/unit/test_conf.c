@@ -23,6 +23,8 @@
 
 #include "safessh.h"
 
+#define UNUSED	__attribute__((__unused__))
+
 static char	 dir[PATH_MAX];
 static int	 nfile;
 
@@ -185,7 +187,7 @@ static const struct {
 };
 
 static void
-t_duration(void **state)
+t_duration(void **state UNUSED)
 {
 	size_t	i;
 	long	v;
@@ -243,7 +245,7 @@ static const struct {
 };
 
 static void
-t_match(void **state)
+t_match(void **state UNUSED)
 {
 	size_t	i;
 
@@ -260,7 +262,7 @@ t_match(void **state)
 /* ----------------------------------------------------------- conf_keys[] */
 
 static void
-t_keys(void **state)
+t_keys(void **state UNUSED)
 {
 	static const char *const want[] = {
 		"policy", "on_risk", "max_delay", "parallel",
@@ -297,7 +299,7 @@ static const struct {
 };
 
 static void
-t_builtins(void **state)
+t_builtins(void **state UNUSED)
 {
 	struct conf		*conf;
 	struct hostconf		 hc;
@@ -545,7 +547,7 @@ static const struct {
 };
 
 static void
-t_resolve(void **state)
+t_resolve(void **state UNUSED)
 {
 	struct conf	*conf;
 	struct hostconf	 hc;
@@ -573,7 +575,7 @@ t_resolve(void **state)
 
 /* The "file:line" strings are whole paths. */
 static void
-t_at(void **state)
+t_at(void **state UNUSED)
 {
 	struct conf	*conf;
 	struct hostconf	 hc;
@@ -610,7 +612,7 @@ static const struct {
 };
 
 static void
-t_policies(void **state)
+t_policies(void **state UNUSED)
 {
 	struct conf		*conf;
 	const struct policy	*pol;
@@ -824,7 +826,7 @@ msgmatch(const char *got, const char *want, const char *path)
 }
 
 static void
-t_errors(void **state)
+t_errors(void **state UNUSED)
 {
 	struct conf	*conf;
 	char		*path, *cause;
@@ -850,7 +852,7 @@ t_errors(void **state)
 
 /* A NUL byte is binary data, not the end of the line. */
 static void
-t_nul(void **state)
+t_nul(void **state UNUSED)
 {
 	static const char	 text[] = "[defaults]\nuser = a\0b\n";
 	struct conf		*conf;
@@ -869,7 +871,7 @@ t_nul(void **state)
 
 /* Random bytes: an error, never a crash or a silent success. */
 static void
-t_garbage(void **state)
+t_garbage(void **state UNUSED)
 {
 	struct conf	*conf;
 	char		 buf[4096], *path, *cause;
@@ -897,7 +899,7 @@ t_garbage(void **state)
 
 /* Lines up to inih's limit are read whole; longer ones are errors. */
 static void
-t_longline(void **state)
+t_longline(void **state UNUSED)
 {
 	struct conf	*conf;
 	struct hostconf	 hc;
@@ -962,7 +964,7 @@ t_longline(void **state)
 /* ------------------------------------------------------------------ files */
 
 static void
-t_files(void **state)
+t_files(void **state UNUSED)
 {
 	struct conf	*conf;
 	char		*path, *link, *cause, *want;
@@ -1065,7 +1067,7 @@ t_files(void **state)
 
 /* Several files: later files win, hosts beat defaults of any file. */
 static void
-t_twofiles(void **state)
+t_twofiles(void **state UNUSED)
 {
 	struct conf	*conf;
 	struct hostconf	 hc;
@@ -1124,7 +1126,7 @@ t_twofiles(void **state)
 
 /* "policy =" must name a policy, wherever it is. */
 static void
-t_refs(void **state)
+t_refs(void **state UNUSED)
 {
 	struct conf	*conf;
 	struct hostconf	 hc;
@@ -1152,7 +1154,7 @@ t_refs(void **state)
 
 /* SAFESSH_CONFIG, /dev/null, XDG_CONFIG_HOME and HOME. */
 static void
-t_default(void **state)
+t_default(void **state UNUSED)
 {
 	struct conf	*conf;
 	struct hostconf	 hc;
@@ -1256,7 +1258,7 @@ t_default(void **state)
 /* -------------------------------------------------------------------- main */
 
 static int
-setup(void **state)
+setup(void **state UNUSED)
 {
 	const char	*tmp;
 
@@ -1271,7 +1273,7 @@ setup(void **state)
 }
 
 static int
-teardown(void **state)
+teardown(void **state UNUSED)
 {
 	char	*cmd;
 	int	 r;
