@@ -502,7 +502,8 @@ static int
 jump_check(const char *label, const char *s, char *msg, enum bad *bad)
 {
 	struct spec	 sp;
-	char		*dup, *hop, *next, *end, inner[MSGLEN - QLEN - 32], q[QLEN];
+	char		*dup, *hop, *next, *end;
+	char		 inner[MSGLEN - QLEN - 32], q[QLEN];
 	int		 r = 0;
 
 	if (strcasecmp(s, "none") == 0)
@@ -567,7 +568,7 @@ argv_valid_jump(const char *s, const char **why)
 /* One -o argument, split as ssh's configuration reader splits a line. */
 struct cfgopt {
 	char	*buf;		/* working copy (free it) */
-	char	*kw;		/* keyword, lowercased; NULL: blank or comment */
+	char	*kw;		/* keyword, lowercased; NULL: blank/comment */
 	char	*val;		/* the rest, leading blanks skipped; or NULL */
 	size_t	 valoff;	/* where val starts in the original */
 };
@@ -668,8 +669,9 @@ cfg_words(const char *s, int *nw, char **first)
 			break;
 		for (quote = 0; s[i] != '\0'; i++) {
 			c = s[i];
-			if (c == '\\' && (s[i + 1] == '\'' || s[i + 1] == '"' ||
-			    s[i + 1] == '\\' || (quote == 0 && s[i + 1] == ' ')))
+			if (c == '\\' && s[i + 1] != '\0' &&
+			    (strchr("'\"\\", s[i + 1]) != NULL ||
+			    (quote == 0 && s[i + 1] == ' ')))
 				c = s[++i];
 			else if (c == '\\')
 				;	/* an unknown escape stays as it is */
@@ -1071,7 +1073,8 @@ argv_parse(int ac, char *const *av, struct sshcmd *cmd, char **cause)
 	}
 	if (g.ind < ac) {
 		cmd->ncmd = (size_t)(ac - g.ind);
-		if ((cmd->cmd = calloc(cmd->ncmd + 1, sizeof(char *))) == NULL) {
+		cmd->cmd = calloc(cmd->ncmd + 1, sizeof(char *));
+		if (cmd->cmd == NULL) {
 			nomem(cause);
 			goto bad;
 		}
@@ -1197,11 +1200,12 @@ argv_build(const struct sshcmd *cmd, const struct rewrite *rw,
 
 	*cause = NULL;
 	if (cmd->passthru != 0)
-		return fail(cause, "-%c is passed to ssh unchanged, not rebuilt",
-		    cmd->passthru);
+		return fail(cause, "-%c is passed to ssh unchanged, not "
+		    "rebuilt", cmd->passthru);
 	if (cmd->dest == NULL)
 		return fail(cause, "no destination given");
-	if (rw->hostname != NULL && check_host(rw->hostname, msg, sizeof(msg)) == -1)
+	if (rw->hostname != NULL &&
+	    check_host(rw->hostname, msg, sizeof(msg)) == -1)
 		return fail(cause, "HostName: %s", msg);
 	if (rw->user != NULL && check_user(rw->user, msg, sizeof(msg)) == -1)
 		return fail(cause, "User: %s", msg);

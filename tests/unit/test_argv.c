@@ -21,7 +21,8 @@
 #define NOPORT	0	/* in a table: argv_parse() must leave port at -1 */
 
 /* 1026 and 1025 bytes: one over HOST_MAX, and exactly it. */
-#define A64	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define A16	"aaaaaaaaaaaaaaaa"
+#define A64	A16 A16 A16 A16
 #define A256	A64 A64 A64 A64
 #define A1024	A256 A256 A256 A256
 #define LONG1026 A1024 "aa"
@@ -392,7 +393,8 @@ static const struct pcase pcases[] = {
 	    "invalid port \" 22\": not a number"),
 	ERR("-p trailing junk", AV("-p", "22x", "h"),
 	    "invalid port \"22x\": not a number"),
-	ERR("-p 0", AV("-p0", "h"), "invalid port \"0\": out of range (1-65535)"),
+	ERR("-p 0", AV("-p0", "h"),
+	    "invalid port \"0\": out of range (1-65535)"),
 	ERR("-p 65536", AV("-p", "65536", "h"),
 	    "invalid port \"65536\": out of range (1-65535)"),
 	ERR("-p huge", AV("-p", "99999999999999999999999", "h"),
