@@ -223,7 +223,7 @@ num(const char *s, uint64_t max, uint64_t *v)
 		if (*s < '0' || *s > '9')
 			return -1;
 		d = *s - '0';
-		if (n > (max - d) / 10)
+		if (d > max || n > (max - d) / 10)
 			return -1;
 		n = n * 10 + d;
 	}
@@ -682,10 +682,15 @@ parseline(struct ledger *l, struct history *h, char *line, size_t lineno,
 			    (unsigned long long)h->att[h->natt - 1].id);
 			return why;
 		}
-		na = reallocarray(h->att, h->natt + 1, sizeof(*h->att));
-		if (na == NULL)
-			return "out of memory";
-		h->att = na;
+		/* Capacity is implicit: 16, then each power of two. */
+		if (h->natt == 0 || (h->natt >= 16 &&
+		    (h->natt & (h->natt - 1)) == 0)) {
+			na = reallocarray(h->att, h->natt ? h->natt * 2 : 16,
+			    sizeof(*h->att));
+			if (na == NULL)
+				return "out of memory";
+			h->att = na;
+		}
 		a = &h->att[h->natt];
 		memset(a, 0, sizeof(*a));
 		a->id = id;
@@ -1199,6 +1204,7 @@ ledger_begin(struct ledger *l, struct attempt *a, char **cause)
 	a->end = a->start;
 	if (fmt_attempt(&sb, a) == -1) {
 		free(sb.p);
+		a->id = 0;
 		*cause = xstrfmt("ledger %s: %s; attempt not recorded",
 		    l->path, strerror(ENOMEM));
 		return -1;
@@ -1208,7 +1214,8 @@ ledger_begin(struct ledger *l, struct attempt *a, char **cause)
 	if (r == 0) {
 		l->maxid = id;
 		l->nflight++;
-	}
+	} else
+		a->id = 0;
 	return r;
 }
 
