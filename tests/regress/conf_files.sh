@@ -45,8 +45,8 @@ eq "identity_at names file:line" "$SAFESSH_CONFIG:$ln" \
 for kv in "policy default" "rules penalty:5/1/10 count:4/600 count:2/1800" \
     "cooldown 900" "on_risk delay" "max_delay 30" "parallel 4" \
     "connect_timeout 15" "retries 2" "reuse 0" "password no" \
-    "ssh /usr/bin/ssh" "hostname -" "user -" "identity -" "port 0" \
-    "server -" "port_at -"; do
+    "ssh /usr/bin/ssh" "hostname -" "user -" "port 0" "server -" \
+    "port_at -" "identity $HOME/.ssh/id_ed25519"; do
 	eq "other: ${kv%% *}" "${kv#* }" "$(get other.host "${kv%% *}")"
 done
 
@@ -68,6 +68,11 @@ eq "legacy connect_timeout" 30 "$(get legacy.example.org connect_timeout)"
 eq "legacy retries" 0 "$(get legacy.example.org retries)"
 eq "legacy reuse" 600 "$(get legacy.example.org reuse)"
 eq "legacy rules" count:2/1800 "$(get legacy.example.org rules)"
+eq "legacy identity from [defaults]" "$HOME/.ssh/id_ed25519" \
+    "$(get legacy.example.org identity)"
+ln=$(grep -n '^identity = ~/.ssh/id_ed25519' "$SAFESSH_CONFIG" | cut -d: -f1)
+eq "[defaults] identity_at" "$SAFESSH_CONFIG:$ln" \
+    "$(get legacy.example.org identity_at)"
 eq "ci-runner-7 policy" careful "$(get ci-runner-7 policy)"
 eq "ci-runner-12 rules" "count:3/600 penalty:5/1/10" \
     "$(get ci-runner-12 rules)"
@@ -191,6 +196,23 @@ if [ -x "$SAFESSH" ] &&
 		*) fail "safessh --dry-run site-a: $want (got: $dry)" ;;
 		esac
 	done
+	: > "$HOME/.ssh/id_ed25519"
+	chmod 600 "$HOME/.ssh/id_ed25519"
+	dry=$(SAFESSH_SSH=$REAL_SSH "$SAFESSH" --dry-run legacy.example.org \
+	    true 2>&1)
+	case $dry in
+	*"IdentityFile=$HOME/.ssh/id_ed25519"*) ok "dry-run: [defaults] key" ;;
+	*) fail "dry-run: [defaults] key (got: $dry)" ;;
+	esac
+	case $dry in
+	*"PreferredAuthentications=publickey "*)
+		fail "dry-run: password = yes allows prompts (got: $dry)" ;;
+	*) ok "dry-run: password = yes allows prompts" ;;
+	esac
+	case $dry in
+	*"ConnectTimeout=30 "*) ok "dry-run: connect_timeout = 30s" ;;
+	*) fail "dry-run: connect_timeout = 30s (got: $dry)" ;;
+	esac
 	chmod 666 "$SAFESSH_CONFIG"
 	out=$("$SAFESSH" --dry-run site-a true 2>&1)
 	rc=$?
