@@ -44,10 +44,17 @@
  * damaged: it is reported as "file:line" and never modified.  An
  * attempt still in flight whose process is gone, or that started more
  * than LOGIN_GRACE seconds ago, is settled as "lost" by the next reader.
- * When the file holds more than LEDGER_COMPACT lines, or attempts older
- * than the horizon, it is rewritten (one "a" and one "s" line per
- * attempt kept) into <server>.tmp.<pid>, fsync'd and renamed over;
- * readers notice the new inode after taking the lock and reopen.
+ *
+ * Size: when the file holds more than 512 lines, or attempts that ended
+ * before the horizon (7 days, or the default policy's longest window if
+ * longer), it is rewritten keeping every attempt in flight, the latest
+ * success of each of the 32 most recent credentials ("who"), the newest
+ * 200 other attempts within the horizon, and a cooldown still running;
+ * one "a" and one "s" line per attempt kept.  The new file is written
+ * to <server>.tmp.<pid>, fsync'd and renamed over the old one; readers
+ * notice the new inode once they hold the lock and reopen.  A new
+ * attempt is refused while 256 are in flight or the file has 1024
+ * lines, so the file stays bounded whatever the load.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -70,9 +77,9 @@
 #define LEDGER_VERSION	"1"
 #define LEDGER_MAXLINE	4096		/* longer lines are damage */
 #define LEDGER_MAXFILE	(64L << 20)	/* a bigger file is damage */
-#define LEDGER_MAXLINES	512		/* the file never grows past this */
-#define LEDGER_COMPACT	256		/* compact above this many lines */
-#define LEDGER_KEEP	64		/* settled attempts kept, newest */
+#define LEDGER_MAXLINES	1024		/* no new attempt past this */
+#define LEDGER_COMPACT	512		/* compact above this many lines */
+#define LEDGER_KEEP	200		/* settled attempts kept, newest */
 #define LEDGER_KEEPWHO	32		/* latest success of this many who */
 #define LEDGER_MAXFLIGHT 256		/* attempts in flight at most */
 #define LEDGER_HORIZON	(7L * 86400)	/* at least a week of history */

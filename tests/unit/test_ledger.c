@@ -942,15 +942,15 @@ test_compact(void **state)
 	assert_int_equal(h.natt, 317);
 	ledger_unlock(l);
 	history_free(&h);
-	/* 1 header + 10 * 2 + 64 * 2 + 2 in flight + 1 cooldown. */
-	assert_int_equal(nlines(fpath(SRV)), 152);
+	/* 1 header + 10 * 2 + 200 * 2 + 2 in flight + 1 cooldown. */
+	assert_int_equal(nlines(fpath(SRV)), 424);
 	text = slurp(fpath(SRV) , NULL);
 	assert_null(strstr(text, "tmp"));
 	free(text);
 
 	xlock(l, &h, T0);
 	n = h.natt;
-	assert_int_equal(n, 10 + 64 + 2);
+	assert_int_equal(n, 10 + 200 + 2);
 	for (i = 0; i < 10; i++) {
 		char	who[32];
 
@@ -959,9 +959,9 @@ test_compact(void **state)
 		assert_int_equal(h.att[i].outcome, OUT_OK);
 		assert_int_equal(h.att[i].start, old);
 	}
-	/* The newest 64 settled ones, then the two in flight, in order. */
-	assert_int_equal(h.att[10].id, 16 + 300 - 64);
-	assert_int_equal(h.att[10].start, T0 - 1000 + 300 - 64);
+	/* The newest 200 settled ones, then the two in flight, in order. */
+	assert_int_equal(h.att[10].id, 16 + 300 - 200);
+	assert_int_equal(h.att[10].start, T0 - 1000 + 300 - 200);
 	assert_int_equal(h.att[n - 3].id, 315);
 	assert_int_equal(h.att[n - 3].outcome, OUT_OK);
 	assert_int_equal(h.att[n - 2].outcome, OUT_INFLIGHT);
@@ -977,7 +977,7 @@ test_compact(void **state)
 	/* New ids continue above the kept ones. */
 	assert_true(xbegin(l, T0, "h", "w", getpid()) > 317);
 	ledger_close(l);
-	assert_int_equal(nlines(fpath(SRV)), 153);
+	assert_int_equal(nlines(fpath(SRV)), 425);
 }
 
 /* A short file with records past the horizon is pruned too. */
@@ -1038,12 +1038,12 @@ test_bound(void **state)
 		if (st.st_size > big)
 			big = st.st_size;
 	}
-	assert_true(most <= 512);
-	assert_true(most > 200);
-	assert_true(big < 512 * 80);
+	assert_true(most <= 1024);
+	assert_true(most > 400);
+	assert_true(big < 1024 * 80);
 	xlock(l, &h, T0 + 10000);
-	assert_true(h.natt >= 64);
-	assert_true(h.natt <= 256);
+	assert_true(h.natt >= 200);
+	assert_true(h.natt <= 512);
 	assert_int_equal(h.att[h.natt - 1].id, id);
 	ledger_close(l);
 	history_free(&h);
@@ -1227,7 +1227,7 @@ test_replaced(void **state)
 	b = xopen(SRV);
 	xbegin(a, T0, "h", "first", getpid());
 	assert_int_equal(stat(fpath(SRV), &st1), 0);
-	for (i = 0; i < 200; i++) {
+	for (i = 0; i < 300; i++) {
 		id = xbegin(b, T0 + 1, "h", "w", getpid());
 		xsettle(b, id, OUT_OK, T0 + 1);
 	}
