@@ -82,10 +82,13 @@ show(char *buf, size_t len, const char *s)
 	size_t			 i, o = 0;
 	char			 e[8];
 
-	if (len < QLEN)
-		abort();	/* every caller passes a big enough buffer */
+	if (len < 8) {
+		*buf = '\0';
+		return;
+	}
 	buf[o++] = '"';
-	for (i = 0; p[i] != '\0' && i < SHOW_MAX; i++) {
+	/* Room is left for the longest escape, '"', "..." and the NUL. */
+	for (i = 0; p[i] != '\0' && i < SHOW_MAX && o + 9 < len; i++) {
 		if (p[i] == '\n')
 			strlcpy(e, "\\n", sizeof(e));
 		else if (p[i] == '\t')
