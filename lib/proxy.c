@@ -635,7 +635,9 @@ obs_end(struct obs *o, int serverclosed, int clientfirst)
 	size_t	last, none;
 	int	i, t = o->turn;
 
-	if (!o->banner && serverclosed && !o->told[PEV_NOTALLOWED])
+	/* A server that closes because ssh left is not dropping us. */
+	if (!o->banner && serverclosed && !clientfirst &&
+	    !o->told[PEV_NOTALLOWED])
 		obs_tell(o, PEV_PREBANNER);
 	if (!o->done && !o->told[PEV_AUTHED] && clientfirst &&
 	    o->last == 's' && t >= 3 && t <= OBS_MAXFAILTURN &&
