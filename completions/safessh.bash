@@ -124,7 +124,7 @@ _safessh_hosts()
 # _safessh_add_hosts CUR: add the host names matching CUR (user@ kept).
 _safessh_add_hosts()
 {
-	local cur=$1 prefix= colon= h
+	local cur=$1 prefix='' colon='' h
 	local IFS=$'\n'
 
 	if [[ $cur == *@* ]]; then
@@ -224,14 +224,13 @@ _safessh_at_dest()
 
 _safessh()
 {
-	local cur prev words cword
+	local cur words cword
 
 	COMPREPLY=()
 	if declare -F _get_comp_words_by_ref >/dev/null; then
-		_get_comp_words_by_ref -n : cur prev words cword
+		_get_comp_words_by_ref -n : cur words cword
 	else
 		cur=${COMP_WORDS[COMP_CWORD]}
-		prev=${COMP_WORDS[COMP_CWORD-1]}
 		words=("${COMP_WORDS[@]}")
 		cword=$COMP_CWORD
 	fi

@@ -22,9 +22,11 @@ COMPS=("$TOP/completions/safessh.bash" "$TOP/completions/_safessh"
 INTERNAL='--authed'
 
 # words A B: the lines of A that are not lines of B (both word lists).
+words() {
+	tr -s ' \t' '\n' <<<"$1" | sed '/^$/d' | sort -u
+}
 missing() {
-	comm -23 <(printf '%s\n' $1 | sort -u) <(printf '%s\n' $2 | sort -u) |
-	    tr '\n' ' ' | sed 's/ $//'
+	comm -23 <(words "$1") <(words "$2") | tr '\n' ' ' | sed 's/ $//'
 }
 
 # ---------------------------------------------------------- long options
