@@ -255,7 +255,7 @@ void	 policy_decide(const struct policy *, const struct history *,
 /* The modelled PerSourcePenalties total at now, in seconds (0 if none). */
 double	 policy_penalty(const struct policy *, const struct history *,
 	    time_t);
-/* Failures (AUTHFAIL, BAN, LOST) that started in [now - window, now]. */
+/* Failures (AUTHFAIL, BAN, LOST) that ended in [now - window, now]. */
 int	 policy_failures(const struct history *, long, time_t);
 /* The policy's longest window, for pruning and --status. */
 long	 policy_horizon(const struct policy *);

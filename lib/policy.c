@@ -1,0 +1,504 @@
+/*
+ * policy.c: the budget arithmetic.  Pure functions over a policy, one
+ * server's history and a clock value: may one more attempt start now,
+ * what is the modelled PerSourcePenalties total, and how is a raw result
+ * recorded given what came before.  No clock, no I/O, no allocation.
+ *
+ * Time of an attempt: a settled attempt counts at its end (when the
+ * server booked it), one in flight at its start.  A time later than now
+ * (the clock went backwards, or another host's clock is ahead) counts as
+ * now: a failure from the "future" still costs, a success from the
+ * "future" proves nothing.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "safessh.h"
+
+/* "Recent" for policy_settle(), which is not given the policy. */
+#define FAIL_WINDOW	3600
+
+static time_t
+clamp(time_t t, time_t now)
+{
+	return t > now ? now : t;
+}
+
+/* When the server booked a (see above), never later than now. */
+static time_t
+evtime(const struct attempt *a, time_t now)
+{
+	time_t	t;
+
+	if (a->outcome == OUT_INFLIGHT)
+		t = a->start;
+	else
+		t = a->end > a->start ? a->end : a->start;
+	return clamp(t, now);
+}
+
+/* A failed connection on the server's books (and in ours). */
+static int
+isfail(enum outcome o)
+{
+	return o == OUT_AUTHFAIL || o == OUT_BAN || o == OUT_LOST;
+}
+
+static int
+issuccess(enum outcome o)
+{
+	return o == OUT_AUTH || o == OUT_OK;
+}
+
+/* What one attempt adds to a RULE_PENALTY total. */
+static long
+cost(const struct rule *r, enum outcome o)
+{
+	if (isfail(o))
+		return r->penalty > 0 ? r->penalty : 0;
+	if (o == OUT_NOAUTH)
+		return r->noauth > 0 ? r->noauth : 0;
+	return 0;
+}
+
+/* Any failure on the server booked at or after t?  (A tie cancels.) */
+static int
+failsince(const struct history *h, time_t t, time_t now)
+{
+	size_t	i;
+
+	for (i = 0; i < h->natt; i++)
+		if (isfail(h->att[i].outcome) &&
+		    evtime(&h->att[i], now) >= t)
+			return 1;
+	return 0;
+}
+
+/*
+ * Was who proven at time t: an authentication (OUT_AUTH or OUT_OK) by
+ * the same who that ended within PROOF_WINDOW before t, with no failure
+ * on this server since?  Records dated after now prove nothing.
+ */
+static int
+provenat(const struct history *h, const char *who, time_t t, time_t now)
+{
+	const struct attempt	*a;
+	time_t			 best = 0, e;
+	size_t			 i;
+	int			 found = 0;
+
+	if (who == NULL || *who == '\0')
+		return 0;
+	for (i = 0; i < h->natt; i++) {
+		a = &h->att[i];
+		if (!issuccess(a->outcome) || strcmp(a->who, who) != 0)
+			continue;
+		e = a->end > a->start ? a->end : a->start;
+		if (e > t || t - e > PROOF_WINDOW)
+			continue;	/* t <= now: nothing from the future */
+		if (!found || e > best)
+			best = e;
+		found = 1;
+	}
+	return found && !failsince(h, best, now);
+}
+
+/*
+ * An attempt in flight reserves its full cost unless it was admitted on
+ * a proven key and that proof still stands: a failure since cancels it.
+ */
+static int
+reserves(const struct history *h, const struct attempt *a, time_t now)
+{
+	if (a->outcome != OUT_INFLIGHT)
+		return 0;
+	if (!a->proven || a->start > now)
+		return 1;	/* unproven, or dated in the future */
+	return !provenat(h, a->who, a->start, now);
+}
+
+/*
+ * The PerSourcePenalties total at now under rule r, as sshd's srclimit.c
+ * keeps it: each connection adds its penalty when it ends, the total
+ * decays one second per second and never goes below zero (an expired
+ * entry is dropped; the next penalty starts afresh).  Evaluated in
+ * closed form (Lindley's recursion unrolled), so no sorting is needed:
+ *
+ *	total(now) = max(0, max over events k of
+ *	    (sum of costs booked at or after t_k) - (now - t_k))
+ *
+ * Only events within the sum of all costs of now can contribute.  Work is
+ * quadratic in those events; the policy keeps them few.
+ */
+static long long
+ptotal(const struct rule *r, const struct history *h, time_t now)
+{
+	long long	 all = 0, sum, v, best = 0;
+	time_t		 tk;
+	size_t		 i, k;
+	long		 c;
+
+	for (i = 0; i < h->natt; i++)
+		all += cost(r, h->att[i].outcome);
+	if (all == 0)
+		return 0;
+	for (k = 0; k < h->natt; k++) {
+		if (cost(r, h->att[k].outcome) == 0)
+			continue;
+		tk = evtime(&h->att[k], now);
+		if ((long long)(now - tk) >= all)
+			continue;
+		sum = 0;
+		for (i = 0; i < h->natt; i++)
+			if ((c = cost(r, h->att[i].outcome)) > 0 &&
+			    evtime(&h->att[i], now) >= tk)
+				sum += c;
+		v = sum - (long long)(now - tk);
+		if (v > best)
+			best = v;
+	}
+	return best;
+}
+
+/* The modelled total at now of the policy's first penalty rule, in s. */
+double
+policy_penalty(const struct policy *p, const struct history *h, time_t now)
+{
+	int	i;
+
+	if (p == NULL || h == NULL)
+		return 0;
+	for (i = 0; i < p->nrules && i < POLICY_MAXRULES; i++)
+		if (p->rules[i].kind == RULE_PENALTY)
+			return (double)ptotal(&p->rules[i], h, now);
+	return 0;
+}
+
+/*
+ * Failures (AUTHFAIL, BAN, LOST) booked in [now - window, now]; those
+ * dated after now count as now.
+ */
+int
+policy_failures(const struct history *h, long window, time_t now)
+{
+	size_t	i;
+	int	n = 0;
+
+	if (h == NULL)
+		return 0;
+	for (i = 0; i < h->natt; i++)
+		if (isfail(h->att[i].outcome) &&
+		    (long long)(now - evtime(&h->att[i], now)) <= window)
+			n++;
+	return n;
+}
+
+/*
+ * How far back the ledger must keep history for this policy: its longest
+ * window (limit + penalty for a penalty rule), its cooldown, and the
+ * windows of proof, answers, recent failures and login grace.
+ */
+long
+policy_horizon(const struct policy *p)
+{
+	long	h = ANSWER_WINDOW;
+	int	i;
+
+	if (h < PROOF_WINDOW)
+		h = PROOF_WINDOW;
+	if (h < FAIL_WINDOW)
+		h = FAIL_WINDOW;
+	if (h < LOGIN_GRACE)
+		h = LOGIN_GRACE;
+	if (p == NULL)
+		return h;
+	if (p->cooldown > h)
+		h = p->cooldown;
+	for (i = 0; i < p->nrules && i < POLICY_MAXRULES; i++) {
+		const struct rule *r = &p->rules[i];
+
+		if (r->kind == RULE_COUNT && r->window > h)
+			h = r->window;
+		if (r->kind == RULE_PENALTY && r->limit + r->penalty > h)
+			h = r->limit + r->penalty;
+	}
+	return h;
+}
+
+/*
+ * The name a rule goes by in messages: the policy's when it has one
+ * rule, else the built-in whose numbers it carries, else the policy's.
+ */
+static const char *
+label(const struct policy *p, const struct rule *r)
+{
+	const char	*name = p->name[0] != '\0' ? p->name : "policy";
+
+	if (p->nrules <= 1)
+		return name;
+	if (r->kind == RULE_PENALTY && r->penalty == 5 && r->noauth == 1 &&
+	    r->limit == 10)
+		return "openssh";
+	if (r->kind == RULE_COUNT && r->max_failures == 4 &&
+	    r->window == 600)
+		return "fail2ban";
+	if (r->kind == RULE_COUNT && r->max_failures == 2 &&
+	    r->window == 1800)
+		return "sshguard";
+	return name;
+}
+
+static const char *
+plural(long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/*
+ * Keep the binding decision: a refusal with no end beats everything;
+ * then the latest until among refusals and delays (a refusal wins a
+ * tie); then a wait; then admission.
+ */
+static void
+consider(struct decision *best, enum verdict v, time_t until,
+    const char *why)
+{
+	int	rb, rc;
+
+	rb = best->verdict == V_REFUSE && best->until == 0 ? 3 :
+	    best->verdict == V_REFUSE || best->verdict == V_DELAY ? 2 :
+	    best->verdict == V_WAIT ? 1 : 0;
+	rc = v == V_REFUSE && until == 0 ? 3 :
+	    v == V_REFUSE || v == V_DELAY ? 2 : v == V_WAIT ? 1 : 0;
+	if (rc < rb || rc == 0)
+		return;
+	if (rc == rb && rc != 2)
+		return;		/* the first of equals stays */
+	if (rc == 2 && rb == 2 && (until < best->until ||
+	    (until == best->until && !(v == V_REFUSE &&
+	    best->verdict == V_DELAY))))
+		return;
+	best->verdict = v;
+	best->until = until;
+	strlcpy(best->why, why, sizeof(best->why));	/* a phrase; cut ok */
+}
+
+/* RULE_COUNT: failures in the window + reservations + 1 <= max. */
+static void
+rule_count(const struct policy *p, const struct rule *r,
+    const struct history *h, int reserved, time_t now, time_t waitto,
+    struct decision *d)
+{
+	char		 why[256], win[32];
+	const char	*lb = label(p, r);
+	time_t		 e, until = 0;
+	size_t		 i, j;
+	int		 n, later;
+
+	util_dur(r->window, win, sizeof(win));
+	if (r->max_failures < 1) {
+		snprintf(why, sizeof(why), "%s allows no failed connection in "
+		    "%s", lb, win);
+		consider(d, V_REFUSE, 0, why);
+		return;
+	}
+	n = policy_failures(h, r->window, now);
+	if ((long long)n + reserved + 1 <= r->max_failures)
+		return;
+	if (n + 1 <= r->max_failures) {
+		snprintf(why, sizeof(why), "%d unproven attempt%s in flight "
+		    "and %d failed connection%s in the last %s (%s allows %d)",
+		    reserved, plural(reserved), n, plural(n), win, lb,
+		    r->max_failures);
+		consider(d, V_WAIT, waitto, why);
+		return;
+	}
+	/*
+	 * The earliest time enough counted failures have left the window:
+	 * a failure booked at e counts until e + window, so at
+	 * e + window + 1 only those booked after e remain.
+	 */
+	for (i = 0; i < h->natt; i++) {
+		if (!isfail(h->att[i].outcome))
+			continue;
+		e = evtime(&h->att[i], now);
+		if ((long long)(now - e) > r->window)
+			continue;
+		later = 0;
+		for (j = 0; j < h->natt; j++)
+			if (isfail(h->att[j].outcome) &&
+			    evtime(&h->att[j], now) > e)
+				later++;
+		if (later + 1 <= r->max_failures &&
+		    (until == 0 || e + r->window + 1 < until))
+			until = e + r->window + 1;
+	}
+	snprintf(why, sizeof(why), "%d failed connection%s in the last %s "
+	    "(%s allows %d)", n, plural(n), win, lb, r->max_failures);
+	consider(d, V_DELAY, until, why);
+}
+
+/* RULE_PENALTY: total + reservations + one more penalty <= limit. */
+static void
+rule_penalty(const struct policy *p, const struct rule *r,
+    const struct history *h, int reserved, time_t now, time_t waitto,
+    struct decision *d)
+{
+	char		 why[256];
+	const char	*lb = label(p, r);
+	long long	 t, pen = r->penalty > 0 ? r->penalty : 0;
+	long long	 res = pen * reserved;
+
+	if (pen > r->limit) {
+		snprintf(why, sizeof(why), "one failed connection (%llds) "
+		    "exceeds the penalty limit %lds (%s)", pen, r->limit, lb);
+		consider(d, V_REFUSE, 0, why);
+		return;
+	}
+	t = ptotal(r, h, now);
+	if (t + res + pen <= r->limit)
+		return;
+	if (t + pen <= r->limit) {
+		snprintf(why, sizeof(why), "modelled penalty %llds of %lds, "
+		    "%d unproven attempt%s in flight reserve %llds (%s)", t,
+		    r->limit, reserved, plural(reserved), res, lb);
+		consider(d, V_WAIT, waitto, why);
+		return;
+	}
+	snprintf(why, sizeof(why), "modelled penalty %llds of %lds, a failed "
+	    "connection adds %llds (%s)", t, r->limit, pen, lb);
+	consider(d, V_DELAY, now + (time_t)(t + pen - r->limit), why);
+}
+
+/*
+ * Decide whether one more attempt by who ("user key") may start now.
+ * Each attempt in flight counts as a potential failure unless it was
+ * admitted on a proven key whose proof still stands; the new attempt
+ * always needs room for its own failure.  d->proven tells the caller to
+ * record the new attempt as proven.  For V_WAIT, d->until is when the
+ * attempts in flight are settled at the latest (LOGIN_GRACE).
+ */
+void
+policy_decide(const struct policy *p, const struct history *h,
+    const char *who, int parallel, time_t now, struct decision *d)
+{
+	static const struct history	 empty;
+	char				 why[256];
+	time_t				 waitto = now, t;
+	size_t				 i;
+	int				 inflight = 0, reserved = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->verdict = V_ADMIT;
+	d->until = now;
+	if (h == NULL)
+		h = &empty;
+	if (p == NULL) {
+		consider(d, V_REFUSE, 0, "no policy");
+		return;
+	}
+	d->proven = provenat(h, who, now, now);
+
+	for (i = 0; i < h->natt; i++) {
+		if (h->att[i].outcome != OUT_INFLIGHT)
+			continue;
+		inflight++;
+		reserved += reserves(h, &h->att[i], now);
+		t = clamp(h->att[i].start, now) + LOGIN_GRACE;
+		if (t > waitto)
+			waitto = t;
+	}
+
+	if (parallel < 1)
+		parallel = 1;
+	if (inflight >= parallel) {
+		snprintf(why, sizeof(why), "%d attempt%s in flight (parallel "
+		    "%d)", inflight, plural(inflight), parallel);
+		consider(d, V_WAIT, waitto, why);
+	}
+
+	for (i = 0; i < (size_t)p->nrules && i < POLICY_MAXRULES; i++) {
+		if (p->rules[i].kind == RULE_COUNT)
+			rule_count(p, &p->rules[i], h, reserved, now, waitto,
+			    d);
+		else if (p->rules[i].kind == RULE_PENALTY)
+			rule_penalty(p, &p->rules[i], h, reserved, now,
+			    waitto, d);
+	}
+	if (h->cooldown > now)
+		consider(d, V_REFUSE, h->cooldown, h->cooldown_why[0] != '\0' ?
+		    h->cooldown_why : "cooldown after a ban signature");
+	if (d->verdict == V_ADMIT)
+		d->why[0] = '\0';
+}
+
+/* Any attempt with an outcome in set booked in [now - window, now]? */
+static int
+recent(const struct history *h, const enum outcome *set, size_t nset,
+    long window, time_t now)
+{
+	size_t	i, j;
+
+	if (h == NULL)
+		return 0;
+	for (i = 0; i < h->natt; i++)
+		for (j = 0; j < nset; j++)
+			if (h->att[i].outcome == set[j] &&
+			    (long long)(now - evtime(&h->att[i], now)) <=
+			    window)
+				return 1;
+	return 0;
+}
+
+static const enum outcome failset[] = { OUT_AUTHFAIL, OUT_BAN, OUT_LOST };
+static const enum outcome answerset[] = {
+	OUT_OK, OUT_AUTH, OUT_AUTHFAIL, OUT_NOAUTH
+};
+
+static int
+recentfail(const struct history *h, time_t now)
+{
+	return recent(h, failset, sizeof(failset) / sizeof(failset[0]),
+	    FAIL_WINDOW, now);
+}
+
+/*
+ * The outcome to record for raw, given the history: a close before the
+ * banner is a ban sign after a recent failure, else an overload drop; a
+ * refusal or timeout is a ban sign after a recent failure or from a
+ * server that answered recently, else a network problem.
+ */
+enum outcome
+policy_settle(enum rawout raw, const struct history *h, time_t now)
+{
+	switch (raw) {
+	case RAW_OK:
+		return OUT_OK;
+	case RAW_AUTHFAIL:
+		return OUT_AUTHFAIL;
+	case RAW_NOTALLOWED:
+		return OUT_BAN;
+	case RAW_PREBANNER:
+		return recentfail(h, now) ? OUT_BAN : OUT_DROP;
+	case RAW_REFUSED:
+	case RAW_TIMEOUT:
+		if (recentfail(h, now) || recent(h, answerset,
+		    sizeof(answerset) / sizeof(answerset[0]), ANSWER_WINDOW,
+		    now))
+			return OUT_BAN;
+		return OUT_NET;
+	case RAW_NET:
+		return OUT_NET;
+	case RAW_HOSTKEY:
+	case RAW_NOAUTH:
+	default:
+		return OUT_NOAUTH;
+	}
+}
+
+/* 1 if raw is a close before the banner that policy_settle calls a drop. */
+int
+policy_retryable(enum rawout raw, const struct history *h, time_t now)
+{
+	return raw == RAW_PREBANNER && policy_settle(raw, h, now) == OUT_DROP;
+}
