@@ -165,6 +165,7 @@ samplepath(char *buf, size_t len, const char *rel, const char *ext)
 {
 	const char	*top = getenv("SAFESSH_SAMPLES");
 	char		 here[PATH_MAX], *slash;
+	int		 r;
 
 	if (top == NULL) {
 		strlcpy(here, __FILE__, sizeof(here));
@@ -172,9 +173,11 @@ samplepath(char *buf, size_t len, const char *rel, const char *ext)
 			*slash = '\0';
 		else
 			strlcpy(here, ".", sizeof(here));
-		snprintf(buf, len, "%s/../samples/%s%s", here, rel, ext);
+		r = snprintf(buf, len, "%s/../samples/%s%s", here, rel, ext);
 	} else
-		snprintf(buf, len, "%s/%s%s", top, rel, ext);
+		r = snprintf(buf, len, "%s/%s%s", top, rel, ext);
+	if (r < 0 || (size_t)r >= len)
+		fail_msg("sample path too long: %s", rel);
 }
 
 /* Feed a whole file to a scan, line by line, bytes as they are. */
@@ -233,7 +236,8 @@ test_samples(void **state)
 	for (i = 0; i < NSAMPLES; i++) {
 		samplepath(path, sizeof(path), samples[i].file, ".txt");
 		if (scanfile(path, &sc) == -1) {
-			print_error("%s: %s\n", path, strerror(errno));
+			print_error("%s: %s (run from the top directory, or "
+			    "set SAFESSH_SAMPLES)\n", path, strerror(errno));
 			bad++;
 			continue;
 		}
@@ -439,6 +443,9 @@ static const struct icase icases[] = {
 	    { "motd: Not allowed at this time" }, 255, 0, 0, RAW_NOAUTH },
 	{ "not allowed, banner line without number",
 	    { "banner line : Not allowed at this time" }, 255, 0, 0,
+	    RAW_NOAUTH },
+	{ "not allowed after some other number",
+	    { "motd line 12: Not allowed at this time" }, 255, 0, 0,
 	    RAW_NOAUTH },
 	{ "not allowed, prefix",
 	    { "xNot allowed at this time" }, 255, 0, 0, RAW_NOAUTH },
