@@ -632,22 +632,23 @@ parseline(struct ledger *l, struct history *h, char *line, size_t lineno,
 	enum outcome	 out;
 	const char	*err;
 
-	for (p = line; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+	/* One pass: check the bytes, cut the fields at each space. */
+	f[nf++] = line;
+	for (p = line; *p != '\0'; p++) {
+		if (*p == ' ') {
+			*p = '\0';
+			if (nf < MAXFIELDS)
+				f[nf] = p + 1;
+			nf++;
+		} else if ((unsigned char)*p < 0x20 ||
+		    (unsigned char)*p > 0x7e)
 			return "control or non-ASCII byte";
+	}
 	if (p - line > LEDGER_MAXLINE)
 		return "line too long";
-	if (*line == '\0')
+	if (*line == '\0' && nf == 1)
 		return lineno == 1 ? "not a safessh ledger" : "empty line";
-	for (p = line;;) {
-		if (nf == MAXFIELDS)
-			break;
-		f[nf++] = p;
-		if ((p = strchr(p, ' ')) == NULL)
-			break;
-		*p++ = '\0';
-	}
-	if (p != NULL && nf == MAXFIELDS)
+	if (nf > MAXFIELDS)
 		return "too many fields";
 	for (size_t i = 0; i < nf; i++)
 		if (*f[i] == '\0')
@@ -1088,6 +1089,22 @@ nomem:
 	return -1;
 }
 
+/* Keep in h only what the compacted file holds. */
+static void
+prune(struct history *h, const char *keep)
+{
+	size_t	 i, j = 0;
+
+	for (i = 0; i < h->natt; i++) {
+		if (!keep[i])
+			continue;
+		if (i != j)
+			h->att[j] = h->att[i];
+		j++;
+	}
+	h->natt = j;
+}
+
 /* Settle attempts whose process is gone or whose grace has passed. */
 static void
 marklost(struct ledger *l, struct history *h)
@@ -1126,7 +1143,8 @@ marklost(struct ledger *l, struct history *h)
  * Lock the ledger and read its history into h (history_free releases
  * it; h may be NULL).  now is the caller's clock.  Attempts in flight
  * whose process is gone or that started over LOGIN_GRACE seconds ago
- * become OUT_LOST (recorded).  A file over its size limits is compacted.
+ * become OUT_LOST (recorded).  A file over its size limits is compacted
+ * first, and h then holds what the compacted file holds.
  * Returns 0 locked, or -1 unlocked with *cause; a damaged file gives a
  * cause naming file:line and is left exactly as it was.
  */
@@ -1161,9 +1179,12 @@ ledger_lock(struct ledger *l, struct history *h, time_t now, char **cause)
 
 	if ((keep = malloc(h->natt + 1)) != NULL) {
 		lines = choose(l, h, keep, &old);
-		if (lines < l->nlines && (old || l->nlines > LEDGER_COMPACT) &&
-		    compact(l, h, keep, &ccause) == -1)
-			free(ccause);	/* the old file is intact: go on */
+		if (lines < l->nlines && (old || l->nlines > LEDGER_COMPACT)) {
+			if (compact(l, h, keep, &ccause) == 0)
+				prune(h, keep);
+			else
+				free(ccause);	/* the old file is intact */
+		}
 		free(keep);
 	}
 	if (h == &tmp)
