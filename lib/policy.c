@@ -280,7 +280,8 @@ consider(struct decision *best, enum verdict v, time_t until,
 		return;
 	best->verdict = v;
 	best->until = until;
-	strlcpy(best->why, why, sizeof(best->why));	/* a phrase; cut ok */
+	/* a phrase for a message: cutting it short is harmless */
+	strlcpy(best->why, why, sizeof(best->why));
 }
 
 /* RULE_COUNT: failures in the window + reservations + 1 <= max. */

@@ -22,7 +22,7 @@ fi
 ip link set lo up
 
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../regress/lib.sh
+# shellcheck source=tests/regress/lib.sh
 . "$here/../regress/lib.sh"
 ver=$("$REAL_SSH" -V 2>&1 | sed -n 's/^OpenSSH_\([0-9]*\.[0-9]*\).*/\1/p')
 out=${1:-$here/openssh-$ver}
@@ -33,7 +33,7 @@ rm -f "$out"/*.txt
 t_init samples
 t_keys
 t_sshd "MaxAuthTries 3"
-SPORT=$PORT
+SPORT=$PORT	# set by t_sshd
 KNOWN=$T/known_hosts
 cp "$KNOWN" "$T/known_first"
 
@@ -72,6 +72,7 @@ rec ok-remote-lookalike-255 "${RIGHT[@]}" -p "$SPORT" 127.0.0.1 \
     "echo 'root@127.0.0.1: Permission denied (publickey).' >&2;
      echo 'Connection closed by 127.0.0.1 port $SPORT' >&2; exit 255"
 # The session is cut by the server after authentication.
+# shellcheck disable=SC2016 # $PPID is the remote shell's
 rec ok-killed-session "${RIGHT[@]}" -p "$SPORT" 127.0.0.1 'kill -9 $PPID'
 
 # --- authentication failures ------------------------------------------

@@ -308,7 +308,7 @@ test_samples_all_listed(void **state)
 struct icase {
 	const char	*name;
 	const char	*lines[MAXL];
-	int		 code;		/* exit status, or -1 with sig */
+	int		 code;		/* exit status; -1: killed by sig */
 	int		 sig;
 	int		 authed;
 	enum rawout	 want;

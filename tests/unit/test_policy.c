@@ -91,7 +91,7 @@ struct ev {
 #define DROP(t)	{ OUT_DROP, (t), (t), 0, W2 }
 #define NET(t)	{ OUT_NET, (t), (t), 0, W2 }
 #define FLY(t)	{ OUT_INFLIGHT, (t), (t), 0, W }	/* unproven */
-#define PFLY(t)	{ OUT_INFLIGHT, (t), (t), 1, W }	/* admitted proven */
+#define PFLY(t)	{ OUT_INFLIGHT, (t), (t), 1, W }	/* proven */
 
 /* Build h from evs (an END-terminated list); h->att is static storage. */
 static void
@@ -696,8 +696,9 @@ test_monotone(void **state)
 			policy_decide(&pols[pol], &h, W, 3, now, &d);
 			s1 = strictness(&d, now);
 			if (s1 < s0) {
-				print_error("round %d: moving %d into the future"
-				    " loosened %d -> %d\n", round, j, s0, s1);
+				print_error("round %d: moving %d into the "
+				    "future loosened %d -> %d\n", round, j, s0,
+				    s1);
 				bad++;
 			}
 		}
