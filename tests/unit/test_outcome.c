@@ -145,6 +145,7 @@ static const struct sample samples[] = {
 	{ "openssh-10/penalty-v", 255, 0, RAW_NOTALLOWED },
 	{ "openssh-10/prebanner-closed-v6", 255, 0, RAW_PREBANNER },
 	{ "openssh-10/prebanner-proxy", 255, 0, RAW_PREBANNER },
+	{ "openssh-10/prebanner-refuseconnection", 255, 0, RAW_PREBANNER },
 	{ "openssh-10/refused", 255, 0, RAW_REFUSED },
 	{ "openssh-10/timeout-connect", 255, 0, RAW_TIMEOUT },
 	{ "openssh-10/timeout-banner", 255, 0, RAW_TIMEOUT },
