@@ -9,6 +9,7 @@
 # the N - 1 after the first).
 . "$(dirname "$0")/../tests/regress/lib.sh"
 t_init bench-ledger
+unset LD_PRELOAD	# no ssh here: lib.sh's nss_wrapper is not needed
 LT=$TOP/$O/tests/regress/ledgertool
 [ -x "$LT" ] || { echo "bench: build $LT first (make bench)"; exit 1; }
 N=${N:-2000}
