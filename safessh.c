@@ -461,7 +461,7 @@ prepare(struct job *j, int argc, char **argv, int need_key)
 	if (j->hc.user != NULL)
 		arglist_add(&g, "-oUser=%s", j->hc.user);
 	for (i = 0; i < j->cmd.nopts; i++) {
-		if (strchr("GVQOZ", j->cmd.opts[i].opt) != NULL)
+		if (strchr("GVQOZs", j->cmd.opts[i].opt) != NULL)
 			continue;
 		arglist_add(&g, "-%c", j->cmd.opts[i].opt);
 		if (j->cmd.opts[i].arg != NULL)

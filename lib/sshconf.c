@@ -225,8 +225,11 @@ filter_include(struct scanctx *x, char *args, int depth, struct fbuf *out,
 		}
 		globfree(&g);
 	}
-	if (!any && fb_str(out, " /dev/null") == -1)
-		return -1;
+	if (!any) {
+		/* Nothing matched: ssh would read nothing either. */
+		out->len -= strlen("Include");
+		return fb_str(out, "# safessh: Include matched no file\n");
+	}
 	return fb_str(out, "\n");
 }
 
@@ -496,7 +499,7 @@ probe_parse(struct sshprobe *pr, char *text)
 
 /* Run argv (ssh -G ...) and collect its stdout; its stderr is ours. */
 static int
-run_capture(char *const argv[], struct fbuf *out, char **cause)
+run_capture(char *const argv[], struct fbuf *out, int quiet, char **cause)
 {
 	int	 p[2], status, devnull;
 	pid_t	 pid;
@@ -514,8 +517,11 @@ run_capture(char *const argv[], struct fbuf *out, char **cause)
 		return -1;
 	}
 	if (pid == 0) {
-		if ((devnull = open("/dev/null", O_RDONLY)) != -1)
+		if ((devnull = open("/dev/null", O_RDWR)) != -1) {
 			dup2(devnull, STDIN_FILENO);
+			if (quiet)
+				dup2(devnull, STDERR_FILENO);
+		}
 		dup2(p[1], STDOUT_FILENO);
 		execv(argv[0], argv);
 		_exit(127);
@@ -604,8 +610,17 @@ sshconf_probe(const char *statedir, char *const argv[], const char *stamp,
 	} else
 		free(cached.p);
 
-	if (run_capture(argv, &out, cause) == -1)
-		goto out;
+	/*
+	 * Quietly first (ssh -G remarks on stdin not being a terminal); on
+	 * failure once more, so that ssh's own message reaches the user.
+	 */
+	if (run_capture(argv, &out, 1, cause) == -1) {
+		free(*cause);
+		free(out.p);
+		memset(&out, 0, sizeof(out));
+		if (run_capture(argv, &out, 0, cause) == -1)
+			goto out;
+	}
 	probe_parse(pr, out.p != NULL ? out.p : (char *)"");
 	if (pr->hostname[0] == '\0') {
 		*cause = xstrfmt("'%s -G' printed no hostname", argv[0]);

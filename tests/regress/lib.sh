@@ -119,6 +119,7 @@ t_sshd() {
 		echo "KbdInteractiveAuthentication no"
 		echo "MaxStartups 100:30:200"
 		echo "AcceptEnv GIT_PROTOCOL"
+		echo "Subsystem sftp internal-sftp"
 		for i in "$@"; do echo "$i"; done
 	} > "$T/sshd/config"
 	if [ "$(id -u)" = 0 ]; then

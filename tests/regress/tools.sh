@@ -12,7 +12,7 @@ identity = $T/keys/right
 EOF
 
 # A bare repository on the "server" (same machine, same user).
-git init -q --bare "$T/srv.git"
+git init -q --bare -b main "$T/srv.git"
 git -C "$T" init -q -b main work
 git -C "$T/work" -c user.email=t@t -c user.name=t commit -q --allow-empty -m one
 url="ssh://127.0.0.1:$PORT$T/srv.git"
