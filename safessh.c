@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -538,9 +539,14 @@ notice_cmd(struct job *j, uint64_t id)
 	ssize_t	 n;
 	size_t	 i, k = 0;
 
-	if (j->sc.localcmd || argv_option(&j->cmd, "LocalCommand") != NULL ||
-	    argv_option(&j->cmd, "PermitLocalCommand") != NULL)
-		return NULL;	/* the user's own LocalCommand stays */
+	/*
+	 * The user's own LocalCommand stays, and then the attempt counts as
+	 * in flight until ssh ends.  A bare "PermitLocalCommand=no" (scp and
+	 * sftp pass it, to keep a chatty LocalCommand off their stream) does
+	 * not stop ours: it is silent, and ours comes first.
+	 */
+	if (j->sc.localcmd || argv_option(&j->cmd, "LocalCommand") != NULL)
+		return NULL;
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
 		return NULL;
 	self[n] = '\0';
@@ -557,6 +563,20 @@ notice_cmd(struct job *j, uint64_t id)
 		return NULL;
 	return xstrfmt("'%s' --authed %s %llu", esc, j->server,
 	    (unsigned long long)id);
+}
+
+/* Did the user silence ssh's messages (-q, LogLevel QUIET)? */
+static int
+quiet(const struct sshcmd *cmd)
+{
+	const char	*ll;
+	size_t		 i;
+
+	for (i = 0; i < cmd->nopts; i++)
+		if (cmd->opts[i].opt == 'q')
+			return 1;
+	ll = argv_option(cmd, "LogLevel");
+	return ll != NULL && strncasecmp(ll, "quiet", 5) == 0;
 }
 
 struct scanarg {
@@ -628,6 +648,9 @@ mode_wrap(int argc, char **argv, int check)
 		arglist_free(&av);
 		authed = was_authed(lg, id);
 		raw = outcome_classify(&sa.scan, status, authed);
+		/* A quiet ssh hides why it failed: assume the worst. */
+		if (raw == RAW_NOAUTH && quiet(&j.cmd))
+			raw = RAW_AUTHFAIL;
 		settle(&j, lg, id, raw, &retry);
 		if (check) {
 			if (raw == RAW_OK) {

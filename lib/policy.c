@@ -478,7 +478,12 @@ policy_settle(enum rawout raw, const struct history *h, time_t now)
 	case RAW_AUTHFAIL:
 		return OUT_AUTHFAIL;
 	case RAW_NOTALLOWED:
-		return OUT_BAN;
+		/*
+		 * sshd >= 9.8 writes "Not allowed at this time" for a
+		 * MaxStartups drop as well as for PerSourcePenalties (sshd.c,
+		 * drop_connection), so the line alone does not say ban: the
+		 * history decides, as for any close before the banner.
+		 */
 	case RAW_PREBANNER:
 		return recentfail(h, now) ? OUT_BAN : OUT_DROP;
 	case RAW_REFUSED:
@@ -501,5 +506,6 @@ policy_settle(enum rawout raw, const struct history *h, time_t now)
 int
 policy_retryable(enum rawout raw, const struct history *h, time_t now)
 {
-	return raw == RAW_PREBANNER && policy_settle(raw, h, now) == OUT_DROP;
+	return (raw == RAW_PREBANNER || raw == RAW_NOTALLOWED) &&
+	    policy_settle(raw, h, now) == OUT_DROP;
 }

@@ -691,6 +691,9 @@ struct dir {
 	size_t		 bcap, off;
 	size_t		 count;		/* bytes held in pipe or buffer */
 	int		 splice;	/* moving with splice now */
+	int		 direct;	/* splice src to dst: one is a pipe */
+	int		 blocked;	/* direct: dst was full, await POLLOUT */
+	int		 srcfifo, dstfifo;
 	int		 cansplice;	/* may splice once observing is over */
 	int		 eof;		/* src ended */
 	int		 drop;		/* dst gone: read src, discard */
@@ -698,11 +701,11 @@ struct dir {
 };
 
 static int
-fd_is_sock(int fd)
+fd_type(int fd)
 {
 	struct stat	st;
 
-	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+	return fstat(fd, &st) == 0 ? (int)(st.st_mode & S_IFMT) : 0;
 }
 
 static int
@@ -712,8 +715,10 @@ dir_init(struct dir *d, int src, int dst, int cansplice)
 	d->src = src;
 	d->dst = dst;
 	d->p[0] = d->p[1] = -1;
-	d->srcsock = fd_is_sock(src);
-	d->dstsock = fd_is_sock(dst);
+	d->srcsock = fd_type(src) == S_IFSOCK;
+	d->dstsock = fd_type(dst) == S_IFSOCK;
+	d->srcfifo = fd_type(src) == S_IFIFO;
+	d->dstfifo = fd_type(dst) == S_IFIFO;
 	d->cansplice = cansplice;
 	d->bcap = COPYBUF;
 	if ((d->buf = malloc(d->bcap)) == NULL)
@@ -739,6 +744,12 @@ dir_try_splice(struct dir *d)
 
 	if (d->splice || !d->cansplice || d->count != 0 || d->drop)
 		return;
+	/* One end a pipe (ssh's, for a ProxyCommand): splice directly. */
+	if (d->srcfifo || d->dstfifo) {
+		d->direct = d->splice = 1;
+		d->blocked = 0;
+		return;
+	}
 	if (d->p[0] == -1) {
 		if (pipe2(d->p, O_NONBLOCK | O_CLOEXEC) == -1) {
 			d->cansplice = 0;
@@ -791,9 +802,55 @@ net_end(int e)
 	    e == ENETUNREACH || e == ECONNABORTED;
 }
 
+/* Stop moving bytes: dst is gone, what src still sends is read and dropped. */
+static void
+dir_drop(struct dir *d)
+{
+	d->drop = 1;
+	d->count = 0;
+	d->splice = d->direct = d->blocked = 0;
+}
+
+/*
+ * Direct splice from src to dst, after src polled readable (afterout 0)
+ * or dst polled writable (1).  Returns as dir_fill(), and -4 when dst
+ * is gone.  EAGAIN is ambiguous here (src empty or dst full), so it is
+ * taken to mean the side that was not just polled.
+ */
+static ssize_t
+dir_direct(struct dir *d, int afterout)
+{
+	ssize_t	r;
+
+	r = splice(d->src, NULL, d->dst, NULL, PIPEBUF,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (r >= 0) {
+		d->blocked = 0;
+		return r;
+	}
+	switch (errno) {
+	case EAGAIN:
+		d->blocked = !afterout;
+		return -2;
+	case EINTR:
+		return -2;
+	case EINVAL:
+		/* Not for these descriptors: read/write from now on. */
+		d->splice = d->direct = d->cansplice = d->blocked = 0;
+		return -2;
+	case EPIPE:
+		return -4;
+	default:
+		if (!net_end(errno))
+			return -1;
+		return d->srcsock ? -3 : -4;
+	}
+}
+
 /*
  * Read from src.  Returns the bytes read (0 at EOF), -2 for "nothing
- * now", -3 for a reset, or -1 with errno for a local error.
+ * now", -3 for a reset, -4 (direct splice) when dst is gone, or -1 with
+ * errno for a local error.
  */
 static ssize_t
 dir_fill(struct dir *d, struct obs *o, int who)
@@ -802,6 +859,8 @@ dir_fill(struct dir *d, struct obs *o, int who)
 	size_t	 room;
 	ssize_t	 r;
 
+	if (d->direct && !d->drop)
+		return dir_direct(d, 0);
 	if (d->splice && !d->drop) {
 		r = splice(d->src, NULL, d->p[1], NULL, d->pcap - d->count,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -896,6 +955,27 @@ close_out(int out, int outsock)
 	}
 }
 
+/* Does d wait for its source to be readable / its sink writable? */
+static int
+dir_wantin(const struct dir *d)
+{
+	if (d->done || d->eof)
+		return 0;
+	if (d->drop)
+		return 1;
+	if (d->direct)
+		return !d->blocked;
+	return d->count < (d->splice ? d->pcap : d->bcap);
+}
+
+static int
+dir_wantout(const struct dir *d)
+{
+	if (d->done || d->drop)
+		return 0;
+	return d->direct ? d->blocked : d->count > 0;
+}
+
 static int
 relay_loop(int sock, struct dir *up, struct dir *down, struct obs *o,
     const sigset_t *pollmask, char **cause)
@@ -913,25 +993,22 @@ relay_loop(int sock, struct dir *up, struct dir *down, struct obs *o,
 		}
 		n = 0;
 		iu = ou = id = od = oo = -1;
-		if (!up->done && !up->eof && (up->drop || (up->splice ?
-		    up->count < up->pcap : up->count < up->bcap))) {
+		if (dir_wantin(up)) {
 			pfd[n].fd = up->src;
 			pfd[n].events = POLLIN;
 			iu = n++;
 		}
-		if (!up->done && !up->drop && up->count > 0) {
+		if (dir_wantout(up)) {
 			pfd[n].fd = sock;
 			pfd[n].events = POLLOUT;
 			ou = n++;
 		}
-		if (!down->done && !down->eof && (down->drop ||
-		    (down->splice ? down->count < down->pcap :
-		    down->count < down->bcap))) {
+		if (dir_wantin(down)) {
 			pfd[n].fd = sock;
 			pfd[n].events = POLLIN;
 			id = n++;
 		}
-		if (!down->done && down->count > 0) {
+		if (dir_wantout(down)) {
 			pfd[n].fd = down->dst;
 			pfd[n].events = POLLOUT;
 			od = n++;
@@ -955,8 +1032,8 @@ relay_loop(int sock, struct dir *up, struct dir *down, struct obs *o,
 					fprintf(o->trace, "c hangup\n");
 				if (clientfirst == -1)
 					clientfirst = !down->eof;
-				up->eof = up->drop = 1;
-				up->count = 0;
+				up->eof = 1;
+				dir_drop(up);
 				down->drop = 1;
 				if (!down->done) {
 					down->done = 1;
@@ -969,55 +1046,60 @@ relay_loop(int sock, struct dir *up, struct dir *down, struct obs *o,
 		}
 
 		/* Client to server. */
-		if (iu != -1 && pfd[iu].revents != 0) {
+		got = -2;
+		if (iu != -1 && pfd[iu].revents != 0)
 			got = dir_fill(up, o, 'c');
-			if (got == -1) {
-				*cause = xstrfmt("read: %s", strerror(errno));
-				return -1;
-			}
-			if (got == 0 || got == -3) {
-				up->eof = 1;
-				if (clientfirst == -1)
-					clientfirst = !down->eof;
-				if (o->trace != NULL)
-					fprintf(o->trace, "c eof\n");
-			}
+		else if (ou != -1 && pfd[ou].revents != 0 && up->direct)
+			got = dir_direct(up, 1);
+		if (got == -1) {
+			*cause = xstrfmt("read: %s", strerror(errno));
+			return -1;
 		}
-		if (ou != -1 && pfd[ou].revents != 0) {
+		if (got == -4)
+			dir_drop(up);	/* the server is gone */
+		if (got == 0 || got == -3) {
+			up->eof = 1;
+			if (clientfirst == -1)
+				clientfirst = !down->eof;
+			if (o->trace != NULL)
+				fprintf(o->trace, "c eof\n");
+		}
+		if (ou != -1 && pfd[ou].revents != 0 && !up->direct &&
+		    !up->drop) {
 			if ((r = dir_drain(up)) == -1) {
 				*cause = xstrfmt("send: %s", strerror(errno));
 				return -1;
 			}
-			if (r == 1) {
-				/* The server is gone: swallow ssh's rest. */
-				up->drop = 1;
-				up->count = 0;
-				up->splice = 0;
-			}
+			/* The server is gone: swallow ssh's rest. */
+			if (r == 1)
+				dir_drop(up);
 		}
 
 		/* Server to client. */
-		if (id != -1 && pfd[id].revents != 0) {
+		got = -2;
+		if (id != -1 && pfd[id].revents != 0)
 			got = dir_fill(down, o, 's');
-			if (got == -1) {
-				*cause = xstrfmt("recv: %s", strerror(errno));
-				return -1;
-			}
-			if (got == 0 || got == -3) {
-				down->eof = 1;
-				if (got == -3) {
-					rst = 1;
-					/* Nothing more can reach the server. */
-					up->drop = 1;
-					up->count = 0;
-					up->splice = 0;
-				}
-				if (o->trace != NULL)
-					fprintf(o->trace, "s %s\n", got == 0 ?
-					    "eof" : "reset");
-			}
+		else if (od != -1 && pfd[od].revents != 0 && down->direct)
+			got = dir_direct(down, 1);
+		if (got == -1) {
+			*cause = xstrfmt("recv: %s", strerror(errno));
+			return -1;
 		}
-		if (od != -1 && pfd[od].revents != 0) {
+		if (got == -4)
+			down->drop = 1;	/* ssh is gone */
+		if (got == 0 || got == -3) {
+			down->eof = 1;
+			if (got == -3) {
+				rst = 1;
+				/* Nothing more can reach the server. */
+				dir_drop(up);
+			}
+			if (o->trace != NULL)
+				fprintf(o->trace, "s %s\n", got == 0 ?
+				    "eof" : "reset");
+		}
+		if (od != -1 && pfd[od].revents != 0 && !down->direct &&
+		    !down->drop) {
 			if ((r = dir_drain(down)) == -1) {
 				*cause = xstrfmt("write: %s", strerror(errno));
 				return -1;

@@ -728,7 +728,10 @@ struct scase {
 static const struct scase scases[] = {
 	{ "ok", RAW_OK, { FAIL(-10), END }, OUT_OK, 0 },
 	{ "authfail", RAW_AUTHFAIL, { END }, OUT_AUTHFAIL, 0 },
-	{ "not allowed, clean history", RAW_NOTALLOWED, { END }, OUT_BAN, 0 },
+	{ "not allowed, clean history: overload drop", RAW_NOTALLOWED,
+	    { END }, OUT_DROP, 1 },
+	{ "not allowed after a failure: ban", RAW_NOTALLOWED,
+	    { FAIL(-60), END }, OUT_BAN, 0 },
 	{ "prebanner, clean: overload drop", RAW_PREBANNER, { FLY(0), END },
 	    OUT_DROP, 1 },
 	{ "prebanner after a success: drop", RAW_PREBANNER,
