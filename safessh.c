@@ -756,7 +756,7 @@ mode_forget(int argc, char **argv)
 /* One --status row. */
 static void
 status_row(const char *statedir, const char *server,
-    const struct policy *pol, int parallel, time_t now)
+    const struct policy *pol, int parallel, long maxdelay, time_t now)
 {
 	struct ledger	*lg;
 	struct history	 h;
@@ -802,7 +802,8 @@ status_row(const char *statedir, const char *server,
 		break;
 	case V_DELAY:
 		clockstr(d.until, next, sizeof(next));
-		snprintf(state, sizeof(state), "delaying until %s", next);
+		snprintf(state, sizeof(state), "%s until %s",
+		    d.until - now > maxdelay ? "refusing" : "delaying", next);
 		break;
 	case V_REFUSE:
 		if (d.until) {
@@ -842,7 +843,7 @@ mode_status(int argc, char **argv)
 		memset(&j, 0, sizeof(j));
 		hostserver(&j, argv[0]);
 		status_row(j.statedir, j.server, j.hc.policy, j.hc.parallel,
-		    now);
+		    j.hc.max_delay, now);
 		exit(0);
 	}
 	if ((conf = conf_new()) == NULL)
@@ -853,7 +854,8 @@ mode_status(int argc, char **argv)
 	    ledger_servers(statedir, &sv, &n, &cause) == -1)
 		die("%s", cause);
 	for (i = 0; i < n; i++) {
-		status_row(statedir, sv[i], hc.policy, hc.parallel, now);
+		status_row(statedir, sv[i], hc.policy, hc.parallel,
+		    hc.max_delay, now);
 		free(sv[i]);
 	}
 	free(sv);
