@@ -1350,9 +1350,33 @@ ledger_close(struct ledger *l)
 }
 
 /*
+ * Remove <server>.tmp.* left by compactions that were killed before
+ * their rename.  Best effort.
+ */
+static void
+untmp(const char *dir, const char *server)
+{
+	char		 sd[PATH_MAX], pre[300];
+	DIR		*d;
+	struct dirent	*de;
+	int		 dfd;
+
+	if ((size_t)snprintf(sd, sizeof(sd), "%s/servers", dir) >=
+	    sizeof(sd) || (size_t)snprintf(pre, sizeof(pre), "%s.tmp.",
+	    server) >= sizeof(pre) || (d = opendir(sd)) == NULL)
+		return;
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, pre, strlen(pre)) == 0)
+			unlinkat(dfd, de->d_name, 0);
+	closedir(d);
+}
+
+/*
  * Remove server's ledger under its lock, so that writers waiting for
- * the lock see it gone and start a new file.  A missing ledger is not
- * an error.  0, or -1 with *cause.
+ * the lock see it gone and start a new file, and any temporary file a
+ * killed compaction left.  A missing ledger is not an error.  0, or -1
+ * with *cause.
  */
 int
 ledger_forget(const char *dir, const char *server, char **cause)
@@ -1360,13 +1384,15 @@ ledger_forget(const char *dir, const char *server, char **cause)
 	struct ledger	*l;
 	int		 r;
 
-	if ((r = lopen(&l, dir, server, 0, cause)) != 0)
-		return r == 1 ? 0 : -1;
-	if ((r = lockfile(l, 0, cause)) == 0 &&
+	if ((r = lopen(&l, dir, server, 0, cause)) == -1)
+		return -1;
+	if (r == 0 && (r = lockfile(l, 0, cause)) == 0 &&
 	    unlink(l->path) == -1 && errno != ENOENT) {
 		*cause = xstrfmt("%s: %s", l->path, strerror(errno));
 		r = -1;
 	}
+	if (r != -1)
+		untmp(dir, server);
 	ledger_close(l);
 	return r == -1 ? -1 : 0;
 }

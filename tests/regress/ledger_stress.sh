@@ -101,6 +101,11 @@ eq "leftover temporary files are not servers" "churn conc killed" \
     "$("$LT" list | tr '\n' ' ' | sed 's/ $//')"
 "$LT" run killed host "u k" ok
 check "a new attempt after the kills is recorded" test $? = 0
+echo "# temporary files left by killed compactions:" \
+    "$(ls "$SD" | grep -c '^killed\.tmp\.')"
+"$LT" forget killed
+eq "--forget removes the ledger and those" 0 \
+    "$(ls "$SD" | grep -c '^killed')"
 
 # --- --forget while others write ---------------------------------------
 pids=()

@@ -1178,6 +1178,8 @@ test_forget(void **state)
 
 	assert_int_equal(ledger_forget(dir, SRV, &cause), 0);
 	assert_int_equal(stat(fpath(SRV), &st), -1);
+	assert_int_equal(stat(fpath(SRV ".tmp.123"), &st), -1);
+	assert_int_equal(stat(fpath(".hidden"), &st), 0);
 	/* Forgetting what is not there is fine; bad names are not. */
 	assert_int_equal(ledger_forget(dir, SRV, &cause), 0);
 	assert_int_equal(ledger_forget(dir, "../x", &cause), -1);
