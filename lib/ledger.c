@@ -991,6 +991,30 @@ choose(const struct ledger *l, const struct history *h, char *keep,
 }
 
 /*
+ * Remove <server>.tmp.* in the servers directory sd: left by compactions
+ * killed before their rename.  Only call it holding the lock on the
+ * current file: then no other compaction of this server is under way.
+ * Best effort.
+ */
+static void
+untmp(const char *sd, const char *server)
+{
+	char		 pre[300];
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 n;
+
+	if ((size_t)snprintf(pre, sizeof(pre), "%s.tmp.", server) >=
+	    sizeof(pre) || (d = opendir(sd)) == NULL)
+		return;
+	n = strlen(pre);
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, pre, n) == 0)
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
+/*
  * Rewrite the file with what choose() keeps: write <path>.tmp.<pid>,
  * lock it, fsync, rename over the path, fsync the directory, then drop
  * the old file (and its lock).  0, or -1 with *cause and the old file
@@ -1062,6 +1086,7 @@ compact(struct ledger *l, const struct history *h, const char *keep,
 		fsync(dfd);
 		close(dfd);
 	}
+	untmp(l->dir, l->server);
 	close(l->fd);
 	l->fd = tfd;
 	l->good = sb.len;
@@ -1350,33 +1375,10 @@ ledger_close(struct ledger *l)
 }
 
 /*
- * Remove <server>.tmp.* left by compactions that were killed before
- * their rename.  Best effort.
- */
-static void
-untmp(const char *dir, const char *server)
-{
-	char		 sd[PATH_MAX], pre[300];
-	DIR		*d;
-	struct dirent	*de;
-	int		 dfd;
-
-	if ((size_t)snprintf(sd, sizeof(sd), "%s/servers", dir) >=
-	    sizeof(sd) || (size_t)snprintf(pre, sizeof(pre), "%s.tmp.",
-	    server) >= sizeof(pre) || (d = opendir(sd)) == NULL)
-		return;
-	dfd = dirfd(d);
-	while ((de = readdir(d)) != NULL)
-		if (strncmp(de->d_name, pre, strlen(pre)) == 0)
-			unlinkat(dfd, de->d_name, 0);
-	closedir(d);
-}
-
-/*
  * Remove server's ledger under its lock, so that writers waiting for
- * the lock see it gone and start a new file, and any temporary file a
- * killed compaction left.  A missing ledger is not an error.  0, or -1
- * with *cause.
+ * the lock see it gone and start a new file; with it go the temporary
+ * files of killed compactions.  A missing ledger is not an error.  0,
+ * or -1 with *cause.
  */
 int
 ledger_forget(const char *dir, const char *server, char **cause)
@@ -1384,15 +1386,15 @@ ledger_forget(const char *dir, const char *server, char **cause)
 	struct ledger	*l;
 	int		 r;
 
-	if ((r = lopen(&l, dir, server, 0, cause)) == -1)
-		return -1;
-	if (r == 0 && (r = lockfile(l, 0, cause)) == 0 &&
-	    unlink(l->path) == -1 && errno != ENOENT) {
-		*cause = xstrfmt("%s: %s", l->path, strerror(errno));
-		r = -1;
+	if ((r = lopen(&l, dir, server, 0, cause)) != 0)
+		return r == 1 ? 0 : -1;
+	if ((r = lockfile(l, 0, cause)) == 0) {
+		untmp(l->dir, server);
+		if (unlink(l->path) == -1 && errno != ENOENT) {
+			*cause = xstrfmt("%s: %s", l->path, strerror(errno));
+			r = -1;
+		}
 	}
-	if (r != -1)
-		untmp(dir, server);
 	ledger_close(l);
 	return r == -1 ? -1 : 0;
 }
