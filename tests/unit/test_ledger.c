@@ -132,6 +132,9 @@ struct str {
 	size_t	 len;
 };
 
+static void addf(struct str *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 addf(struct str *s, const char *fmt, ...)
 {
@@ -840,8 +843,13 @@ test_torn(void **state)
 	struct ledger	*l;
 	struct history	 h;
 	struct str	 s = { NULL, 0 }, t = { NULL, 0 };
-	const char	*tails[] = { "s 5 1700000001 o", "a", "c 17000", "s 5 "
-			    "1700000001 ok", "a 6 1700000000 1 0 h w" };
+	const char	*tails[] = {
+		"s 5 1700000001 o",
+		"a",
+		"c 17000",
+		"s 5 1700000001 ok",
+		"a 6 1700000000 1 0 h w",
+	};
 	char		*after;
 	size_t		 i, alen;
 	uint64_t	 id;
@@ -935,9 +943,11 @@ test_compact(void **state)
 	addf(&s, "a %zu %ld %ld 0 h u%%20k\n", id++, T0 - 5, me);
 	spit(fpath(SRV), s.p, s.len);
 	free(s.p);
+	spit(fpath(SRV ".tmp.999999"), "left by a killed compaction", 27);
 
 	l = xopen(SRV);
 	xlock(l, &h, T0);
+	assert_int_equal(access(fpath(SRV ".tmp.999999"), F_OK), -1);
 	/* The caller sees what the compacted file holds. */
 	assert_int_equal(h.natt, 10 + 200 + 2);
 	ledger_unlock(l);
