@@ -133,8 +133,9 @@ cp "$SD/good" "$T/good.before"
 printf 'safessh-ledger 1 bad\na 1 2 3\n' > "$SD/bad"
 cp "$SD/bad" "$T/bad.before"
 out=$("$LT" dump bad 2>&1)
+FIX="fix or remove the file, or run 'safessh --forget"
 eq "a malformed line gives -1 with file:line" \
-    "ledgertool: ledger $SD/bad:2: damaged ('a' record with 4 fields, not 7); fix or remove the file, or run 'safessh --forget bad'" \
+    "ledgertool: ledger $SD/bad:2: damaged ('a' record with 4 fields, not 7); $FIX bad'" \
     "$out"
 "$LT" run bad host "u k" ok 2>/dev/null
 check "no attempt is recorded against a damaged ledger" test $? != 0
@@ -144,7 +145,7 @@ printf '\x7fELF\x02\x01\x01\x00\x00\x00garbage\xff\xfe\n\x00\x01' > "$SD/bin"
 cp "$SD/bin" "$T/bin.before"
 out=$("$LT" dump bin 2>&1)
 eq "binary garbage gives a clear message" \
-    "ledgertool: ledger $SD/bin:1: damaged (control or non-ASCII byte); fix or remove the file, or run 'safessh --forget bin'" \
+    "ledgertool: ledger $SD/bin:1: damaged (control or non-ASCII byte); $FIX bin'" \
     "$out"
 "$LT" churn bin 3 2>/dev/null
 check "the garbage file is byte-identical" cmp -s "$SD/bin" "$T/bin.before"

@@ -238,7 +238,9 @@ test_statedir_create(void **state)
 {
 	char		 buf[PATH_MAX], p[PATH_MAX], *cause = NULL;
 	struct stat	 st;
-	const char	*parts[] = { "a", "a/b", "a/b/state", "a/b/state/servers" };
+	const char	*parts[] = {
+		"a", "a/b", "a/b/state", "a/b/state/servers"
+	};
 	size_t		 i;
 
 	(void)state;
@@ -818,8 +820,9 @@ test_damaged_big(void **state)
 	(void)state;
 	addf(&s, HDR);
 	for (i = 1; i <= 400; i++)
-		addf(&s, "a %zu %ld 1 0 h w\ns %zu %ld %s\n", i, T0 - 30 * 86400,
-		    i, T0 - 30 * 86400, outcome_name(OUT_AUTHFAIL));
+		addf(&s, "a %zu %ld 1 0 h w\ns %zu %ld %s\n", i,
+		    T0 - 30 * 86400, i, T0 - 30 * 86400,
+		    outcome_name(OUT_AUTHFAIL));
 	addf(&s, "z\n");
 	spit(fpath(SRV), s.p, s.len);
 	l = xopen(SRV);
