@@ -34,8 +34,9 @@
  * Meaning: "a" starts an attempt (in flight); "s" records its new state,
  * the last one for an id winning; "c" starts a cooldown until the given
  * time, the last one winning ("c 0 -" clears it).  Ids grow: a new one
- * is the largest of the file's last id + 1 and now * 1000, so they are
- * not reused after a --forget either.
+ * is the larger of the file's last id + 1 and now * 1000, so that an
+ * id handed out before a --forget is not handed out again after it
+ * (unless within the same second).
  *
  * Every change is one write(2) of complete lines, under an exclusive
  * flock(2) of the file; a short write is truncated away.  A final line
