@@ -103,6 +103,31 @@ check-asan:
 valgrind: units
 	O=$(O) VALGRIND=1 sh tests/run-unit.sh $(UNITBIN)
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang into
+# build-fuzz with the library under ASan+UBSan.  "make fuzz-run
+# FUZZTIME=N" runs each for N seconds on its seed corpus (read-only,
+# tests/fuzz/corpus/NAME) plus a scratch corpus in build-fuzz; crashes
+# land in build-fuzz/crashes/.
+FUZZCC	?= clang
+FUZZTIME ?= 20
+FUZZSAN	= -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZSRC	= $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZBIN	= $(FUZZSRC:%.c=$(O)/%)
+
+fuzz:
+	$(MAKE) O=build-fuzz CC=$(FUZZCC) EXTRA_CFLAGS="-O1 -g $(FUZZSAN) \
+	    -fsanitize=fuzzer-no-link -fno-omit-frame-pointer" fuzz-bins
+
+fuzz-bins: $(FUZZBIN)
+
+$(O)/tests/fuzz/%: tests/fuzz/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(ALL_LDFLAGS) -o $@ $< \
+	    $(LIBA) $(LIBS_LDLIBS)
+
+fuzz-run: fuzz
+	FUZZTIME=$(FUZZTIME) sh tests/fuzz/run.sh $(FUZZSRC:tests/fuzz/%.c=%)
+
 bench: all $(HELPBIN)
 	O=$(O) bash bench/run.sh
 
@@ -143,4 +168,5 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 .PHONY: all units check check-unit check-asan valgrind bench demo lint \
+	fuzz fuzz-bins fuzz-run \
 	install uninstall clean
