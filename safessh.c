@@ -621,6 +621,14 @@ mode_wrap(int argc, char **argv, int check)
 		snprintf(env, sizeof(env), "%s %llu", j.server,
 		    (unsigned long long)id);
 		setenv("SAFESSH_ATTEMPT", env, 1);	/* for --proxy */
+		/*
+		 * ssh runs LocalCommand with $SHELL; the notice needs no more
+		 * than sh, which starts in a fraction of bash's time.  Left
+		 * alone when the user's config runs commands of its own
+		 * (ProxyCommand, Match exec), which were written for $SHELL.
+		 */
+		if (!j.pr.proxied && !j.sc.dynamic)
+			setenv("SHELL", "/bin/sh", 1);
 		memset(&av, 0, sizeof(av));
 		lc = notice_cmd(&j, id);
 		if (check) {
@@ -740,12 +748,30 @@ static void __attribute__((noreturn))
 mode_forget(int argc, char **argv)
 {
 	struct job	 j;
-	char		*cause = NULL;
+	char		*cause = NULL, **sv;
+	size_t		 n, i;
+	int		 found = 0;
 
 	if (argc != 1)
 		usage("--forget takes one host");
 	memset(&j, 0, sizeof(j));
-	hostserver(&j, argv[0]);
+	/* A server name as --status shows it, or a host. */
+	if (ledger_statedir(j.statedir, sizeof(j.statedir), &cause) == 0 &&
+	    ledger_servers(j.statedir, &sv, &n, &cause) == 0) {
+		for (i = 0; i < n; i++) {
+			if (strcmp(sv[i], argv[0]) == 0)
+				found = 1;
+			free(sv[i]);
+		}
+		free(sv);
+	}
+	free(cause);
+	cause = NULL;
+	if (found) {
+		j.host = argv[0];
+		strlcpy(j.server, argv[0], sizeof(j.server));
+	} else
+		hostserver(&j, argv[0]);
 	if (ledger_forget(j.statedir, j.server, &cause) == -1)
 		die("%s", cause);
 	fprintf(stderr, "safessh: %s (server %s): history cleared\n",
