@@ -1003,12 +1003,47 @@ mode_proxy(int argc, char **argv)
 	exit(0);
 }
 
+/* Audit the setup; exit 0 when nothing is wrong, 1 when something is. */
 static void __attribute__((noreturn))
 mode_doctor(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	die("--doctor: not built yet");
+	struct job	 j;
+	struct doctor	 d;
+	char		*cause = NULL, *report;
+	int		 problems;
+
+	if (argc > 1)
+		usage("--doctor takes at most one host");
+	memset(&j, 0, sizeof(j));
+	memset(&d, 0, sizeof(d));
+	if (argc == 1) {
+		hostserver(&j, argv[0]);	/* as the wrapper sees it */
+		d.host = j.host;
+		d.hc = &j.hc;
+		d.server = j.server;
+		d.key = j.key;
+	} else {
+		if ((j.conf = conf_new()) == NULL)
+			die("out of memory");
+		if (conf_load_default(j.conf, &cause) == -1 ||
+		    conf_host(j.conf, "*", &j.hc, &cause) == -1 ||
+		    ledger_statedir(j.statedir, sizeof(j.statedir),
+		    &cause) == -1 ||
+		    child_find_ssh(j.hc.ssh, j.ssh, sizeof(j.ssh),
+		    &cause) == -1 ||
+		    sshconf_scan(j.statedir, NULL, &j.sc, &cause) == -1)
+			die("%s", cause);
+	}
+	d.conf = j.conf;
+	d.sc = &j.sc;
+	d.ssh = j.ssh;
+	d.statedir = j.statedir;
+	d.now = time(NULL);
+	if (doctor_report(&d, &report, &problems, &cause) == -1)
+		die("--doctor: %s", cause);
+	fputs(report, stdout);
+	free(report);
+	exit(problems > 0 ? 1 : 0);
 }
 
 static void __attribute__((noreturn))

@@ -403,4 +403,48 @@ int	 proxy_connect(const char *, const char *, long, int *, enum rawout *,
  */
 int	 proxy_relay(int, int, int, proxy_cb *, void *, char **);
 
+/* -------------------------------------------------------------- doctor.c */
+
+/* sshd's default MaxAuthTries: a client cannot see the server's value. */
+#define DOCTOR_MAXAUTHTRIES	6
+
+/* One key an agent holds. */
+struct agentkey {
+	char		*type;		/* "ssh-ed25519", from the blob */
+	char		*comment;	/* control characters shown as '?' */
+	unsigned char	*blob;
+	size_t		 len;
+};
+
+/*
+ * Ask the agent on the unix socket path for its keys (request 11,
+ * answer 12), waiting at most timeout_ms for each step.  0 with *keys
+ * (free with doctor_agent_free) and *nkeys, or -1 with *cause.
+ */
+int	 doctor_agent(const char *, int, struct agentkey **, size_t *,
+	    char **);
+void	 doctor_agent_free(struct agentkey *, size_t);
+
+/* What --doctor audits; safessh.c gathers it as the wrapper would. */
+struct doctor {
+	const char		*host;		/* alias as typed, or NULL */
+	const struct conf	*conf;
+	const struct hostconf	*hc;		/* with host: its settings */
+	const struct sshconf	*sc;		/* sshconf_scan() result */
+	const char		*ssh;		/* the real ssh */
+	const char		*statedir;
+	const char		*server;	/* with host: its ban domain */
+	const char		*key;		/* the key safessh offers, "" */
+	time_t			 now;
+};
+
+/*
+ * Audit the setup (agent, ~/.ssh/id_*, IdentityFile and CertificateFile
+ * lines, certificates, safessh's settings, the ledger) and compare the
+ * keys plain ssh offers with MaxAuthTries.  Runs "ssh -G", changes
+ * nothing.  0 with the report in *report (caller frees) and the number
+ * of problems in *problems, or -1 with *cause.
+ */
+int	 doctor_report(const struct doctor *, char **, int *, char **);
+
 #endif /* SAFESSH_H */

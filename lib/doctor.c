@@ -1,0 +1,1424 @@
+/*
+ * doctor.c: safessh --doctor: audit the keys a plain ssh would offer (the
+ * agent's, ~/.ssh/id_*, IdentityFile and CertificateFile lines,
+ * certificates beside keys), safessh's own settings and the ledger, and
+ * write a readable report with the configuration lines that fix what it
+ * found.  Nothing is changed.
+ *
+ * The agent is asked directly over its socket (SSH2_AGENTC_REQUEST_-
+ * IDENTITIES, draft-miller-ssh-agent) rather than through "ssh-add -l":
+ * the request is five bytes and the answer a counted list, so there is
+ * no output format to parse that changes between releases, no exit codes
+ * to tell apart (ssh-add says 1 for an empty agent and 2 for none), no
+ * dependence on ssh-add being installed, and the key blobs come back so
+ * that agent keys can be matched against the .pub files as ssh does.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "safessh.h"
+
+#define SSH2_AGENTC_REQUEST_IDENTITIES	11
+#define SSH2_AGENT_IDENTITIES_ANSWER	12
+#define AGENT_MAXREPLY	(256 * 1024)	/* ssh's own limit on a reply */
+#define AGENT_MAXKEYS	2048
+#define AGENT_TIMEOUT	3000		/* ms for each step */
+#define GVIEW_MAX	64
+#define NOHOST		"safessh-doctor.invalid"
+
+/* ---------------------------------------------------------- the agent */
+
+static int
+waitfd(int fd, short ev, int ms)
+{
+	struct pollfd	pfd;
+	int		r;
+
+	pfd.fd = fd;
+	pfd.events = ev;
+	while ((r = poll(&pfd, 1, ms)) == -1 && errno == EINTR)
+		;
+	return r;
+}
+
+/* Read exactly len bytes within ms per read; 0, or -1 with errno. */
+static int
+readall(int fd, unsigned char *p, size_t len, int ms)
+{
+	ssize_t	r;
+
+	while (len > 0) {
+		if (waitfd(fd, POLLIN, ms) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if ((r = read(fd, p, len)) == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		if (r == 0) {
+			errno = ECONNRESET;
+			return -1;
+		}
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* Take one SSH string from [*p, end): 0, or -1 if it overruns. */
+static int
+getstr(const unsigned char **p, const unsigned char *end,
+    const unsigned char **s, size_t *len)
+{
+	uint32_t	n;
+
+	if (end - *p < 4)
+		return -1;
+	n = get32(*p);
+	if ((size_t)(end - *p) - 4 < n)
+		return -1;
+	*s = *p + 4;
+	*len = n;
+	*p += 4 + n;
+	return 0;
+}
+
+static char *
+strndup_print(const unsigned char *s, size_t len)
+{
+	char	*t;
+	size_t	 i;
+
+	if ((t = malloc(len + 1)) == NULL)
+		return NULL;
+	/* Comments are the user's text: keep the report one line each. */
+	for (i = 0; i < len; i++)
+		t[i] = s[i] < 0x20 || s[i] == 0x7f ? '?' : (char)s[i];
+	t[len] = '\0';
+	return t;
+}
+
+void
+doctor_agent_free(struct agentkey *k, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n && k != NULL; i++) {
+		free(k[i].type);
+		free(k[i].comment);
+		free(k[i].blob);
+	}
+	free(k);
+}
+
+/* Parse an IDENTITIES_ANSWER body (after the type byte). */
+static int
+agent_parse(const unsigned char *p, const unsigned char *end,
+    struct agentkey **keysp, size_t *nkeysp, char **cause)
+{
+	struct agentkey		*k;
+	const unsigned char	*b, *c, *t, *q;
+	size_t			 blen, clen, tlen, i;
+	uint32_t		 n;
+
+	if (end - p < 4) {
+		*cause = xstrfmt("agent: short answer");
+		return -1;
+	}
+	n = get32(p);
+	p += 4;
+	if (n > AGENT_MAXKEYS) {
+		*cause = xstrfmt("agent: says it holds %u keys", n);
+		return -1;
+	}
+	if ((k = calloc(n ? n : 1, sizeof(*k))) == NULL) {
+		*cause = xstrfmt("out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (getstr(&p, end, &b, &blen) == -1 ||
+		    getstr(&p, end, &c, &clen) == -1) {
+			doctor_agent_free(k, i);
+			*cause = xstrfmt("agent: answer cut short at key %zu "
+			    "of %u", i + 1, n);
+			return -1;
+		}
+		q = b;
+		if (getstr(&q, b + blen, &t, &tlen) == -1)
+			tlen = 0;	/* no type inside: show it as "?" */
+		k[i].type = tlen ? strndup_print(t, tlen) : strdup("?");
+		k[i].comment = strndup_print(c, clen);
+		k[i].blob = malloc(blen ? blen : 1);
+		if (k[i].type == NULL || k[i].comment == NULL ||
+		    k[i].blob == NULL) {
+			doctor_agent_free(k, i + 1);
+			*cause = xstrfmt("out of memory");
+			return -1;
+		}
+		memcpy(k[i].blob, b, blen);
+		k[i].len = blen;
+	}
+	if (p != end) {
+		doctor_agent_free(k, n);
+		*cause = xstrfmt("agent: %zu stray bytes after the keys",
+		    (size_t)(end - p));
+		return -1;
+	}
+	*keysp = k;
+	*nkeysp = n;
+	return 0;
+}
+
+/*
+ * Ask the agent listening on the unix socket sock for the keys it holds,
+ * waiting at most timeout_ms for each step.  Returns 0 with *keysp (free
+ * with doctor_agent_free) and *nkeysp, or -1 with *cause.
+ */
+int
+doctor_agent(const char *sock, int timeout_ms, struct agentkey **keysp,
+    size_t *nkeysp, char **cause)
+{
+	static const unsigned char req[5] = {
+		0, 0, 0, 1, SSH2_AGENTC_REQUEST_IDENTITIES
+	};
+	struct sockaddr_un	 sun;
+	unsigned char		 hdr[4], *body = NULL;
+	uint32_t		 len;
+	ssize_t			 w;
+	size_t			 off = 0;
+	int			 fd, r = -1;
+
+	*keysp = NULL;
+	*nkeysp = 0;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, sock, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		*cause = xstrfmt("%s: socket path too long", sock);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		*cause = xstrfmt("socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		*cause = xstrfmt("%s: %s", sock, strerror(errno));
+		goto out;
+	}
+	while (off < sizeof(req)) {
+		if (waitfd(fd, POLLOUT, timeout_ms) <= 0) {
+			errno = ETIMEDOUT;
+			break;
+		}
+		if ((w = send(fd, req + off, sizeof(req) - off,
+		    MSG_NOSIGNAL)) == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (off < sizeof(req) || readall(fd, hdr, 4, timeout_ms) == -1) {
+		*cause = xstrfmt("%s: %s", sock, strerror(errno));
+		goto out;
+	}
+	len = get32(hdr);
+	if (len < 1 || len > AGENT_MAXREPLY) {
+		*cause = xstrfmt("%s: answer of %u bytes", sock, len);
+		goto out;
+	}
+	if ((body = malloc(len)) == NULL) {
+		*cause = xstrfmt("out of memory");
+		goto out;
+	}
+	if (readall(fd, body, len, timeout_ms) == -1) {
+		*cause = xstrfmt("%s: %s", sock, strerror(errno));
+		goto out;
+	}
+	if (body[0] != SSH2_AGENT_IDENTITIES_ANSWER) {
+		*cause = xstrfmt("%s: the agent answered message %u, not %u",
+		    sock, body[0], SSH2_AGENT_IDENTITIES_ANSWER);
+		goto out;
+	}
+	r = agent_parse(body + 1, body + len, keysp, nkeysp, cause);
+ out:
+	free(body);
+	close(fd);
+	return r;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+/* The report is written to a memory stream; problems to another. */
+struct report {
+	FILE	*out;
+	FILE	*prob;
+	char	*obuf;
+	size_t	 olen;
+	char	*pbuf;
+	size_t	 plen;
+	int	 nprob;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+problem(struct report *r, const char *fmt, ...)
+{
+	va_list	ap;
+
+	r->nprob++;
+	fprintf(r->prob, "  %d. ", r->nprob);
+	va_start(ap, fmt);
+	vfprintf(r->prob, fmt, ap);
+	va_end(ap);
+	fputc('\n', r->prob);
+}
+
+/* A "fix:" block under the last problem: each line indented. */
+static void
+fix(struct report *r, const char *where, const char *lines)
+{
+	const char	*l, *e;
+
+	fprintf(r->prob, "     fix (%s):\n", where);
+	for (l = lines; *l != '\0'; l = *e ? e + 1 : e) {
+		e = l + strcspn(l, "\n");
+		fprintf(r->prob, "         %.*s\n", (int)(e - l), l);
+	}
+}
+
+/* ssh finds ~ through the passwd entry, not $HOME. */
+static const char *
+pwhome(void)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir != NULL)
+		return pw->pw_dir;
+	return getenv("HOME") != NULL ? getenv("HOME") : "/";
+}
+
+/* "~/x" against the passwd home; caller frees; NULL on ENOMEM. */
+static char *
+expand(const char *p)
+{
+	if (strncmp(p, "~/", 2) == 0)
+		return xstrfmt("%s%s", pwhome(), p + 1);
+	if (strcmp(p, "~") == 0)
+		return strdup(pwhome());
+	return strdup(p);
+}
+
+/* The path as the user would write it: $HOME shown as "~". */
+static const char *
+tilde(const char *p, char *buf, size_t len)
+{
+	const char	*h = pwhome();
+	size_t		 n = strlen(h);
+
+	if (n > 1 && strncmp(p, h, n) == 0 && p[n] == '/') {
+		snprintf(buf, len, "~%s", p + n);
+		return buf;
+	}
+	return p;
+}
+
+static int
+isfile(const char *p)
+{
+	struct stat	st;
+
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Does path followed by suffix name a regular file? */
+static int
+isfile2(const char *p, const char *suffix)
+{
+	char	buf[PATH_MAX];
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s%s", p, suffix) >=
+	    sizeof(buf))
+		return 0;
+	return isfile(buf);
+}
+
+static int
+b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* The key blob of a "TYPE BASE64 [comment]" .pub file; 0 or -1. */
+static int
+pubblob(const char *path, unsigned char **blob, size_t *len)
+{
+	FILE		*fp;
+	char		 line[16384], *s, *e;
+	unsigned char	*b;
+	size_t		 n = 0;
+	unsigned int	 acc = 0;
+	int		 bits = 0, v;
+
+	*blob = NULL;
+	*len = 0;
+	if ((fp = fopen(path, "re")) == NULL)
+		return -1;
+	s = fgets(line, sizeof(line), fp);
+	fclose(fp);
+	if (s == NULL || (s = strpbrk(line, " \t")) == NULL)
+		return -1;
+	s += strspn(s, " \t");
+	e = s + strcspn(s, " \t\r\n");
+	if ((b = malloc((size_t)(e - s) * 3 / 4 + 1)) == NULL)
+		return -1;
+	for (; s < e && *s != '='; s++) {
+		if ((v = b64val((unsigned char)*s)) == -1) {
+			free(b);
+			return -1;
+		}
+		acc = (acc << 6) | (unsigned int)v;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			b[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (n == 0) {
+		free(b);
+		return -1;
+	}
+	*blob = b;
+	*len = n;
+	return 0;
+}
+
+/* Run argv and collect its stdout (stdin and stderr /dev/null). */
+static int
+capture(char *const argv[], char **text, char **cause)
+{
+	FILE	*fp;
+	char	*buf = NULL, chunk[4096];
+	size_t	 blen = 0;
+	ssize_t	 r;
+	pid_t	 pid;
+	int	 p[2], status, fd;
+
+	*text = NULL;
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		*cause = xstrfmt("pipe: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		*cause = xstrfmt("fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		if ((fd = open("/dev/null", O_RDWR)) != -1) {
+			dup2(fd, STDIN_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		dup2(p[1], STDOUT_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	if ((fp = open_memstream(&buf, &blen)) == NULL) {
+		close(p[0]);
+		(void)waitpid(pid, &status, 0);
+		*cause = xstrfmt("out of memory");
+		return -1;
+	}
+	while ((r = read(p[0], chunk, sizeof(chunk))) != 0) {
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		fwrite(chunk, 1, (size_t)r, fp);
+	}
+	close(p[0]);
+	fclose(fp);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			status = -1;
+			break;
+		}
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		free(buf);
+		*cause = xstrfmt("'%s -G' failed", argv[0]);
+		return -1;
+	}
+	*text = buf;
+	return 0;
+}
+
+/* What "ssh -G" says about the keys for one command line. */
+struct gview {
+	int	 idonly;		/* IdentitiesOnly yes */
+	char	 agent[PATH_MAX];	/* IdentityAgent, or "" */
+	char	 pkcs11[PATH_MAX];	/* PKCS11Provider, or "" */
+	char	*ids[GVIEW_MAX];	/* IdentityFile, as ssh prints */
+	size_t	 nids;
+	char	*certs[GVIEW_MAX];	/* CertificateFile */
+	size_t	 ncerts;
+};
+
+static void
+gview_free(struct gview *g)
+{
+	size_t	i;
+
+	for (i = 0; i < g->nids; i++)
+		free(g->ids[i]);
+	for (i = 0; i < g->ncerts; i++)
+		free(g->certs[i]);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Run "ssh [-F none] [-i key] -G -- host" and read the key settings. */
+static int
+gview_run(const char *ssh, int noconf, const char *key, const char *host,
+    struct gview *g, char **cause)
+{
+	struct arglist	 av = { NULL, 0, 0 };
+	char		*text = NULL, *line, *next, *v;
+	int		 r = -1;
+
+	memset(g, 0, sizeof(g[0]));
+	arglist_addv(&av, ssh);
+	arglist_addv(&av, "-G");
+	if (noconf) {
+		arglist_addv(&av, "-F");
+		arglist_addv(&av, "none");
+	}
+	if (key != NULL) {
+		arglist_addv(&av, "-i");
+		arglist_addv(&av, key);
+	}
+	arglist_addv(&av, "--");
+	arglist_addv(&av, host);
+	if (av.list == NULL) {
+		*cause = xstrfmt("out of memory");
+		goto out;
+	}
+	if (capture(av.list, &text, cause) == -1)
+		goto out;
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if ((v = strchr(line, ' ')) == NULL)
+			continue;
+		*v++ = '\0';
+		if (strcmp(line, "identitiesonly") == 0)
+			g->idonly = strcmp(v, "yes") == 0;
+		else if (strcmp(line, "identityagent") == 0)
+			strlcpy(g->agent, v, sizeof(g->agent));
+		else if (strcmp(line, "pkcs11provider") == 0)
+			strlcpy(g->pkcs11, v, sizeof(g->pkcs11));
+		else if (strcmp(line, "identityfile") == 0 &&
+		    g->nids < GVIEW_MAX) {
+			if ((g->ids[g->nids] = strdup(v)) != NULL)
+				g->nids++;
+		} else if (strcmp(line, "certificatefile") == 0 &&
+		    g->ncerts < GVIEW_MAX) {
+			if ((g->certs[g->ncerts] = strdup(v)) != NULL)
+				g->ncerts++;
+		}
+	}
+	r = 0;
+ out:
+	free(text);
+	arglist_free(&av);
+	return r;
+}
+
+/* ----------------------------------------------------- what ssh offers */
+
+enum offerkind {
+	OF_CERT,	/* CertificateFile */
+	OF_AGENTFILE,	/* an identity file whose key the agent holds */
+	OF_AGENT,	/* another agent key */
+	OF_FILE,	/* an identity file */
+	OF_AUTOCERT	/* KEY-cert.pub beside an identity file */
+};
+
+struct offer {
+	enum offerkind	 kind;
+	char		*path;		/* expanded path, or agent comment */
+	unsigned char	*blob;		/* from the .pub, or NULL */
+	size_t		 len;
+	int		 matched;	/* the agent holds it */
+};
+
+struct offers {
+	struct offer	 o[GVIEW_MAX * 2 + AGENT_MAXKEYS];
+	size_t		 n;
+	size_t		 nagent, nfile, ncert;
+	int		 agentused;
+};
+
+static void
+offers_free(struct offers *of)
+{
+	size_t	i;
+
+	for (i = 0; i < of->n; i++) {
+		free(of->o[i].path);
+		free(of->o[i].blob);
+	}
+	of->n = 0;
+}
+
+static void
+offer_add(struct offers *of, enum offerkind kind, const char *path,
+    const unsigned char *blob, size_t len)
+{
+	struct offer	*o;
+
+	if (of->n >= sizeof(of->o) / sizeof(of->o[0]))
+		return;
+	o = &of->o[of->n];
+	memset(o, 0, sizeof(*o));
+	o->kind = kind;
+	if ((o->path = strdup(path)) == NULL)
+		return;
+	if (blob != NULL && (o->blob = malloc(len)) != NULL) {
+		memcpy(o->blob, blob, len);
+		o->len = len;
+	}
+	of->n++;
+}
+
+/*
+ * The keys ssh would offer, in its order (sshconnect2.c pubkey_prepare):
+ * CertificateFile certificates, identity files the agent holds, the
+ * agent's other keys (unless IdentitiesOnly), the remaining identity
+ * files with any KEY-cert.pub beside them.  Files that do not exist are
+ * skipped, as ssh skips them.  (OpenSSH 10 also sorts keys it was not
+ * given explicitly by type; the count is the same.)
+ */
+static void
+offers_make(const struct gview *g, const struct agentkey *ak, size_t nak,
+    int agentused, struct offers *of)
+{
+	struct offers	*files;
+	unsigned char	*blob;
+	size_t		 i, j, len;
+	char		*p, buf[PATH_MAX];
+
+	memset(of, 0, sizeof(*of));
+	of->agentused = agentused;
+	if ((files = calloc(1, sizeof(*files))) == NULL)
+		return;
+	for (i = 0; i < g->nids; i++) {
+		if (strcasecmp(g->ids[i], "none") == 0 ||
+		    (p = expand(g->ids[i])) == NULL)
+			continue;
+		if (!isfile(p) && !isfile2(p, ".pub")) {
+			free(p);
+			continue;
+		}
+		blob = NULL;
+		len = 0;
+		snprintf(buf, sizeof(buf), "%s.pub", p);
+		(void)pubblob(buf, &blob, &len);
+		offer_add(files, OF_FILE, p, blob, len);
+		free(blob);
+		if (g->ncerts == 0 && isfile2(p, "-cert.pub")) {
+			snprintf(buf, sizeof(buf), "%s-cert.pub", p);
+			blob = NULL;
+			(void)pubblob(buf, &blob, &len);
+			offer_add(files, OF_AUTOCERT, buf, blob, len);
+			free(blob);
+		}
+		free(p);
+	}
+	for (i = 0; i < g->ncerts; i++) {
+		if ((p = expand(g->certs[i])) == NULL)
+			continue;
+		if (isfile(p)) {
+			offer_add(of, OF_CERT, p, NULL, 0);
+			of->ncert++;
+		}
+		free(p);
+	}
+	/* Files the agent holds come first, in the agent's order... */
+	for (i = 0; agentused && i < nak; i++) {
+		for (j = 0; j < files->n; j++) {
+			struct offer	*f = &files->o[j];
+
+			if (!f->matched && f->blob != NULL &&
+			    f->len == ak[i].len &&
+			    memcmp(f->blob, ak[i].blob, f->len) == 0) {
+				f->matched = 1;
+				offer_add(of, OF_AGENTFILE, f->path, f->blob,
+				    f->len);
+				of->nfile++;
+				break;
+			}
+		}
+	}
+	/* ...then the agent's other keys, unless IdentitiesOnly... */
+	for (i = 0; agentused && !g->idonly && i < nak; i++) {
+		for (j = 0; j < files->n; j++)
+			if (files->o[j].blob != NULL &&
+			    files->o[j].len == ak[i].len &&
+			    memcmp(files->o[j].blob, ak[i].blob,
+			    ak[i].len) == 0)
+				break;
+		if (j < files->n)
+			continue;
+		offer_add(of, OF_AGENT, ak[i].comment, ak[i].blob,
+		    ak[i].len);
+		of->nagent++;
+	}
+	/* ...then the remaining files. */
+	for (j = 0; j < files->n; j++) {
+		if (files->o[j].matched)
+			continue;
+		offer_add(of, files->o[j].kind, files->o[j].path,
+		    files->o[j].blob, files->o[j].len);
+		if (files->o[j].kind == OF_AUTOCERT)
+			of->ncert++;
+		else
+			of->nfile++;
+	}
+	offers_free(files);
+	free(files);
+}
+
+/* 1-based position of key (an expanded path) among the offers; 0. */
+static size_t
+offers_find(const struct offers *of, const char *key)
+{
+	unsigned char	*blob = NULL;
+	size_t		 i, len = 0, at = 0;
+	char		 buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s.pub", key);
+	(void)pubblob(buf, &blob, &len);
+	for (i = 0; i < of->n && at == 0; i++) {
+		if ((of->o[i].kind == OF_FILE ||
+		    of->o[i].kind == OF_AGENTFILE) &&
+		    strcmp(of->o[i].path, key) == 0)
+			at = i + 1;
+		else if (blob != NULL && of->o[i].blob != NULL &&
+		    of->o[i].kind != OF_AUTOCERT && of->o[i].kind != OF_CERT &&
+		    of->o[i].len == len &&
+		    memcmp(of->o[i].blob, blob, len) == 0)
+			at = i + 1;
+	}
+	free(blob);
+	return at;
+}
+
+static void
+offers_print(struct report *r, const struct offers *of)
+{
+	static const char *const kinds[] = {
+		"certificate (CertificateFile)", "agent, and file",
+		"agent", "file", "certificate beside the key"
+	};
+	char	buf[PATH_MAX];
+	size_t	i;
+
+	for (i = 0; i < of->n; i++)
+		fprintf(r->out, "    %2zu. %-30s %s\n", i + 1,
+		    kinds[of->o[i].kind],
+		    tilde(of->o[i].path, buf, sizeof(buf)));
+}
+
+/* --------------------------------------------- the user's ssh_config */
+
+/*
+ * For one "file:line: Keyword" of sshconf.removed: the line's value and
+ * the Host or Match line above it ("" if none: it applies everywhere).
+ */
+static void
+where(const char *file, long lineno, char *kwbuf, size_t kwlen, char *value,
+    size_t vlen, char *block, size_t blen, long *blockline)
+{
+	FILE	*fp;
+	char	 line[2048], *s, *kw;
+	long	 n = 0;
+	size_t	 k;
+
+	*kwbuf = *value = *block = '\0';
+	*blockline = 0;
+	if ((fp = fopen(file, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL && ++n <= lineno) {
+		line[strcspn(line, "\r\n")] = '\0';
+		s = line + strspn(line, " \t");
+		kw = s;
+		k = strcspn(s, " \t=");
+		if ((k == 4 && strncasecmp(kw, "host", 4) == 0) ||
+		    (k == 5 && strncasecmp(kw, "match", 5) == 0)) {
+			strlcpy(block, s, blen);
+			*blockline = n;
+		}
+		if (n == lineno) {
+			snprintf(kwbuf, kwlen, "%.*s", (int)k, kw);
+			s += k;
+			s += strspn(s, " \t");
+			if (*s == '=')
+				s++;
+			s += strspn(s, " \t");
+			if (*s == '"') {
+				s++;
+				s[strcspn(s, "\"")] = '\0';
+			} else
+				s[strcspn(s, " \t")] = '\0';
+			strlcpy(value, s, vlen);
+		}
+	}
+	fclose(fp);
+}
+
+/* Does a Host/Match line apply to every host ("Host *", "Match all")? */
+static int
+everyhost(const char *block)
+{
+	char	 buf[1024], *w, *save;
+	int	 host, star = 0, neg = 0;
+
+	if (*block == '\0')
+		return 1;
+	strlcpy(buf, block, sizeof(buf));
+	if ((w = strtok_r(buf, " \t=", &save)) == NULL)
+		return 0;
+	host = strcasecmp(w, "host") == 0;
+	while ((w = strtok_r(NULL, " \t,", &save)) != NULL) {
+		if (w[0] == '"')
+			w++;
+		if (host && *w == '!')
+			neg = 1;
+		if (host && (strcmp(w, "*") == 0 || strcmp(w, "*\"") == 0))
+			star = 1;
+		if (!host && strcasecmp(w, "all") == 0)
+			star = 1;
+	}
+	return star && !neg;
+}
+
+/* Is the (unexpanded) path among list, compared after expansion? */
+static int
+inlist(const char *path, char *const *list, size_t n)
+{
+	char	*a, *b;
+	size_t	 i;
+	int	 found = 0;
+
+	if ((a = expand(path)) == NULL)
+		return 0;
+	for (i = 0; i < n && !found; i++) {
+		if ((b = expand(list[i])) == NULL)
+			continue;
+		found = strcmp(a, b) == 0;
+		free(b);
+	}
+	free(a);
+	return found;
+}
+
+/* The IdentityFile/CertificateFile lines safessh neutralises. */
+static void
+ssh_lines(struct report *r, const struct doctor *d, const struct gview *g)
+{
+	const char	*s, *e, *colon, *kwp;
+	char		 file[PATH_MAX], value[1024], block[1024], kw[32];
+	char		 fixbuf[2048], buf[PATH_MAX];
+	const char	*errstr;
+	long		 lineno, bl;
+	int		 applies, every, n = 0;
+
+	fprintf(r->out, "\nIdentityFile and CertificateFile lines in the ssh "
+	    "configuration\n");
+	if (d->sc == NULL || d->sc->removed == NULL) {
+		fprintf(r->out, "  none (ssh uses its default key list)\n");
+		return;
+	}
+	for (s = d->sc->removed; *s != '\0'; s = *e ? e + 1 : e) {
+		e = s + strcspn(s, "\n");
+		/* "file:line: Keyword"; the file name may hold ':'. */
+		if ((kwp = memmem(s, (size_t)(e - s), ": ", 2)) == NULL)
+			continue;
+		for (colon = kwp - 1; colon > s && *colon != ':'; colon--)
+			;
+		if (colon <= s || (size_t)(colon - s) >= sizeof(file))
+			continue;
+		memcpy(file, s, (size_t)(colon - s));
+		file[colon - s] = '\0';
+		snprintf(buf, sizeof(buf), "%.*s", (int)(kwp - colon - 1),
+		    colon + 1);
+		lineno = (long)strtonum(buf, 1, LONG_MAX, &errstr);
+		if (errstr != NULL)
+			continue;
+		/* The keyword and value as the file has them now. */
+		where(file, lineno, kw, sizeof(kw), value, sizeof(value),
+		    block, sizeof(block), &bl);
+		if (*kw == '\0')
+			continue;
+		every = everyhost(block);
+		applies = strcasecmp(kw, "identityfile") == 0 ?
+		    inlist(value, g->ids, g->nids) :
+		    inlist(value, g->certs, g->ncerts);
+		n++;
+		fprintf(r->out, "  %s:%ld: %s %s\n", file, lineno, kw, value);
+		if (*block != '\0')
+			fprintf(r->out, "      in \"%s\" (line %ld)%s\n", block,
+			    bl, every ? ": applies to every host" : "");
+		else
+			fprintf(r->out, "      before any Host line: applies "
+			    "to every host\n");
+		if (d->host != NULL)
+			fprintf(r->out, "      %s %s\n", applies ?
+			    "applies to" : "does not apply to", d->host);
+		fprintf(r->out, "      safessh comments it out in the copy of "
+		    "the configuration it hands ssh (-F)\n");
+		if (!every)
+			continue;
+		problem(r, "%s:%ld: \"%s %s\" %s: plain ssh offers this key "
+		    "to every server, on top of the agent's keys",
+		    file, lineno, kw, value,
+		    *block != '\0' ? "is in a block for every host" :
+		    "comes before any Host line");
+		snprintf(fixbuf, sizeof(fixbuf),
+		    "remove line %ld, or move it into a block for the hosts "
+		    "that use it:\nHost NAME\n    %s %s\n    IdentitiesOnly "
+		    "yes", lineno, kw, value);
+		fix(r, tilde(file, buf, sizeof(buf)), fixbuf);
+	}
+	if (n == 0)
+		fprintf(r->out, "  none (ssh uses its default key list)\n");
+}
+
+/* ----------------------------------------------------- safessh config */
+
+/* The [host] sections of one safessh config file, with file:line. */
+static void
+conf_sections(struct report *r, const struct doctor *d, const char *path,
+    int *n)
+{
+	FILE		*fp;
+	struct hostconf	 hc;
+	char		 line[1024], pat[1024], *s, *cause = NULL;
+	long		 lineno = 0;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		s = line + strspn(line, " \t");
+		if (strncmp(s, "[host", 5) != 0 ||
+		    (s[5] != ' ' && s[5] != '\t'))
+			continue;
+		s[strcspn(s, "]")] = '\0';
+		s += 5;
+		s += strspn(s, " \t");
+		(*n)++;
+		fprintf(r->out, "  %s:%ld: [host %s]\n", path, lineno, s);
+		/* Show the settings of its first plain pattern. */
+		strlcpy(pat, s, sizeof(pat));
+		pat[strcspn(pat, " \t,")] = '\0';
+		if (d->conf == NULL || pat[0] == '!' ||
+		    conf_host(d->conf, pat, &hc, &cause) == -1) {
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		fprintf(r->out, "      identity = %s, server = %s, "
+		    "policy = %s\n", hc.identity != NULL ? hc.identity :
+		    "(unset: ssh's first key file)", hc.server != NULL ?
+		    hc.server : "(the host's address)", hc.policy->name);
+	}
+	fclose(fp);
+}
+
+/* The files conf_load_default() reads, in its order. */
+static void
+conf_files(struct report *r, const struct doctor *d)
+{
+	const char	*env;
+	char		*path = NULL;
+	int		 n = 0;
+
+	fprintf(r->out, "\nsafessh's [host] sections\n");
+	if ((env = getenv("SAFESSH_CONFIG")) != NULL && *env != '\0') {
+		fprintf(r->out, "  config: %s (SAFESSH_CONFIG)\n", env);
+		conf_sections(r, d, env, &n);
+	} else {
+		fprintf(r->out, "  config: /etc/safessh.conf, then ");
+		conf_sections(r, d, "/etc/safessh.conf", &n);
+		if ((env = getenv("XDG_CONFIG_HOME")) != NULL && *env == '/')
+			path = xstrfmt("%s/safessh/config", env);
+		else
+			path = xstrfmt("%s/.config/safessh/config",
+			    getenv("HOME") != NULL && *getenv("HOME") != '\0' ?
+			    getenv("HOME") : pwhome());
+		if (path != NULL) {
+			if (n == 0)
+				fprintf(r->out, "%s\n", path);
+			conf_sections(r, d, path, &n);
+		}
+		free(path);
+	}
+	if (n == 0)
+		fprintf(r->out, "  none: every host gets [defaults]; safessh "
+		    "then offers ssh's first existing key file\n");
+}
+
+/* Replace every "HOST" in s with host (for fix lines); static buffer. */
+static const char *
+withhost(const char *s, const char *host)
+{
+	static char	 buf[2048];
+	const char	*p;
+	size_t		 k = 0;
+
+	for (p = s; *p != '\0' && k < sizeof(buf) - 1; ) {
+		if (strncmp(p, "HOST", 4) == 0) {
+			k += strlcpy(buf + k, host, sizeof(buf) - k);
+			if (k >= sizeof(buf))
+				k = sizeof(buf) - 1;
+			p += 4;
+		} else
+			buf[k++] = *p++;
+	}
+	buf[k] = '\0';
+	return buf;
+}
+
+/* ----------------------------------------------------------- the ledger */
+
+static void
+ledger_state(struct report *r, const struct doctor *d)
+{
+	struct ledger	*lg = NULL;
+	struct history	 h;
+	struct decision	 dec;
+	char		*cause = NULL, at[32], in[32];
+	const struct policy *pol = d->hc->policy;
+	struct tm	 tm;
+	time_t		 now = d->now;
+
+	fprintf(r->out, "\nLedger for server %s\n", d->server);
+	if (ledger_open(&lg, d->statedir, d->server, &cause) == -1 ||
+	    ledger_lock(lg, &h, now, &cause) == -1) {
+		fprintf(r->out, "  cannot read it: %s\n", cause);
+		problem(r, "the ledger of server %s cannot be read: %s; "
+		    "safessh refuses this server until it is fixed",
+		    d->server, cause);
+		fix(r, "shell", withhost("look at the file named above; if "
+		    "its history may go:\nsafessh --forget HOST", d->host));
+		free(cause);
+		if (lg != NULL)
+			ledger_close(lg);
+		return;
+	}
+	memset(&dec, 0, sizeof(dec));
+	policy_decide(pol, &h, "", d->hc->parallel, now, &dec);
+	util_dur(policy_horizon(pol), in, sizeof(in));
+	fprintf(r->out, "  %zu attempts on record; %d failed in the last "
+	    "%s; modelled penalty %.0fs\n", h.natt,
+	    policy_failures(&h, policy_horizon(pol), now), in,
+	    policy_penalty(pol, &h, now));
+	if (dec.until > now) {
+		localtime_r(&dec.until, &tm);
+		strftime(at, sizeof(at), "%H:%M", &tm);
+		util_dur((long)(dec.until - now), in, sizeof(in));
+	} else {
+		strlcpy(at, "-", sizeof(at));
+		strlcpy(in, "-", sizeof(in));
+	}
+	if (h.cooldown > now) {
+		fprintf(r->out, "  state: cooldown until %s (in %s): %s\n",
+		    at, in, h.cooldown_why);
+		problem(r, "server %s is in cooldown until %s (in %s): the "
+		    "server showed a ban signature; safessh refuses every "
+		    "attempt until then", d->server, at, in);
+		fix(r, "shell", withhost("wait; or, once the cause is "
+		    "fixed, one careful attempt:\nsafessh --check HOST",
+		    d->host));
+	} else if (dec.verdict == V_DELAY || dec.verdict == V_REFUSE) {
+		fprintf(r->out, "  state: %s until %s (in %s): %s\n",
+		    dec.verdict == V_DELAY && dec.until - now <=
+		    d->hc->max_delay ? "delaying" : "refusing", at, in,
+		    dec.why);
+		problem(r, "server %s: the next attempt is held back until "
+		    "%s: %s", d->server, at, dec.why);
+		fix(r, "shell", withhost("wait; see:\nsafessh --status HOST",
+		    d->host));
+	} else
+		fprintf(r->out, "  state: ok (an attempt may start now)\n");
+	ledger_unlock(lg);
+	ledger_close(lg);
+	history_free(&h);
+}
+
+/* ------------------------------------------------------------ the report */
+
+/* The agent part; fills *keys and says whether plain ssh would use it. */
+static void
+agent_part(struct report *r, const struct gview *g, struct agentkey **keys,
+    size_t *nkeys, int *used)
+{
+	const char	*sock = NULL;
+	char		*cause = NULL, *exp = NULL;
+	size_t		 i;
+
+	*keys = NULL;
+	*nkeys = 0;
+	*used = 0;
+	fprintf(r->out, "Agent\n");
+	if (strcasecmp(g->agent, "none") == 0) {
+		fprintf(r->out, "  IdentityAgent none: ssh asks no agent\n");
+		return;
+	}
+	if (g->agent[0] != '\0' && strcmp(g->agent, "SSH_AUTH_SOCK") != 0) {
+		if (g->agent[0] == '$')
+			sock = getenv(g->agent + 1 + (g->agent[1] == '{'));
+		else if ((exp = expand(g->agent)) != NULL)
+			sock = exp;
+		fprintf(r->out, "  IdentityAgent %s\n", g->agent);
+	} else
+		sock = getenv("SSH_AUTH_SOCK");
+	if (sock == NULL || *sock == '\0') {
+		fprintf(r->out, "  SSH_AUTH_SOCK is not set: no agent\n");
+		free(exp);
+		return;
+	}
+	if (doctor_agent(sock, AGENT_TIMEOUT, keys, nkeys, &cause) == -1) {
+		fprintf(r->out, "  %s: not reachable (%s); ssh goes on "
+		    "without it\n", sock, cause);
+		free(cause);
+		free(exp);
+		return;
+	}
+	*used = 1;
+	fprintf(r->out, "  %s: %zu key%s (asked the agent itself: "
+	    "request 11, answer 12)\n", sock, *nkeys, *nkeys == 1 ? "" : "s");
+	for (i = 0; i < *nkeys; i++)
+		fprintf(r->out, "    %s %s\n", (*keys)[i].type,
+		    (*keys)[i].comment);
+	free(exp);
+}
+
+/* The ~/.ssh/id_* files of ssh's default list (ssh -G -F none). */
+static void
+idfiles_part(struct report *r, const struct gview *def)
+{
+	char	*p, buf[PATH_MAX];
+	size_t	 i;
+	int	 n = 0;
+
+	fprintf(r->out, "\nDefault key files (ssh's list, in its order)\n");
+	for (i = 0; i < def->nids; i++) {
+		if ((p = expand(def->ids[i])) == NULL)
+			continue;
+		if (isfile(p) || isfile2(p, ".pub")) {
+			n++;
+			fprintf(r->out, "  %-28s present%s%s\n",
+			    tilde(p, buf, sizeof(buf)),
+			    isfile2(p, ".pub") ? ", with .pub" : "",
+			    isfile2(p, "-cert.pub") ? ", certificate "
+			    "-cert.pub beside it" : "");
+		}
+		free(p);
+	}
+	if (n == 0)
+		fprintf(r->out, "  none present\n");
+	fprintf(r->out, "  (ssh tries:");
+	for (i = 0; i < def->nids; i++) {
+		const char *b = strrchr(def->ids[i], '/');
+
+		fprintf(r->out, " %s", b != NULL ? b + 1 : def->ids[i]);
+	}
+	fprintf(r->out, "; only when no IdentityFile applies)\n");
+}
+
+static void
+offers_part(struct report *r, const struct doctor *d, const char *cmd,
+    const struct offers *of, const char *key, int *over)
+{
+	size_t	at = key != NULL ? offers_find(of, key) : 0;
+	char	buf[PATH_MAX];
+
+	fprintf(r->out, "  plain '%s' offers %zu key%s: %zu from the agent, "
+	    "%zu key file%s, %zu certificate%s\n", cmd, of->n,
+	    of->n == 1 ? "" : "s", of->nagent, of->nfile,
+	    of->nfile == 1 ? "" : "s", of->ncert, of->ncert == 1 ? "" : "s");
+	offers_print(r, of);
+	if (of->n > DOCTOR_MAXAUTHTRIES) {
+		*over = 1;
+		fprintf(r->out, "  %zu > MaxAuthTries %d: the server cuts the "
+		    "connection with \"Too many authentication failures\" "
+		    "after the %dth key\n", of->n, DOCTOR_MAXAUTHTRIES,
+		    DOCTOR_MAXAUTHTRIES);
+	}
+	if (key != NULL && at == 0)
+		fprintf(r->out, "  %s is not among them\n",
+		    tilde(key, buf, sizeof(buf)));
+	else if (key != NULL && at > DOCTOR_MAXAUTHTRIES)
+		fprintf(r->out, "  %s is key #%zu: never reached\n",
+		    tilde(key, buf, sizeof(buf)), at);
+	else if (key != NULL)
+		fprintf(r->out, "  %s is key #%zu\n",
+		    tilde(key, buf, sizeof(buf)), at);
+	(void)d;
+}
+
+/*
+ * Audit the setup described by d (see safessh(1), --doctor): the agent,
+ * ~/.ssh/id_*, the ssh configuration's IdentityFile and CertificateFile
+ * lines, certificates, safessh's settings and the ledger.  Returns 0
+ * with the report in *report (the caller frees) and the number of
+ * problems in *problems, or -1 with *cause.  Changes nothing.
+ */
+int
+doctor_report(const struct doctor *d, char **report, int *problems,
+    char **cause)
+{
+	struct report	 r;
+	struct gview	 def, g, gi;
+	struct agentkey	*ak = NULL;
+	struct offers	*of = NULL, *ofi = NULL;
+	size_t		 nak = 0;
+	char		 buf[PATH_MAX], cmd[PATH_MAX + 300], fixbuf[2048];
+	const char	*key = d->key != NULL && d->key[0] != '\0' ? d->key :
+			    NULL;
+	int		 used, over = 0, overi = 0;
+	struct stat	 st;
+
+	*report = NULL;
+	*problems = 0;
+	memset(&r, 0, sizeof(r));
+	memset(&g, 0, sizeof(g));
+	memset(&gi, 0, sizeof(gi));
+	memset(&def, 0, sizeof(def));
+	if ((r.out = open_memstream(&r.obuf, &r.olen)) == NULL ||
+	    (r.prob = open_memstream(&r.pbuf, &r.plen)) == NULL) {
+		if (r.out != NULL)
+			fclose(r.out);
+		free(r.obuf);
+		*cause = xstrfmt("out of memory");
+		return -1;
+	}
+	if ((of = calloc(1, sizeof(*of))) == NULL ||
+	    (ofi = calloc(1, sizeof(*ofi))) == NULL)
+		goto nomem;
+
+	/* ssh's own default list, from the installed ssh itself. */
+	if (gview_run(d->ssh, 1, NULL, NOHOST, &def, cause) == -1)
+		goto fail;
+	if (gview_run(d->ssh, 0, NULL, d->host != NULL ? d->host : NOHOST,
+	    &g, cause) == -1) {
+		char *c = *cause;
+
+		*cause = xstrfmt("%s for %s", c, d->host != NULL ?
+		    d->host : "a host with no entry of its own");
+		free(c);
+		goto fail;
+	}
+
+	fprintf(r.out, "safessh --doctor%s%s\n\n", d->host != NULL ? " " : "",
+	    d->host != NULL ? d->host : "");
+	agent_part(&r, &g, &ak, &nak, &used);
+	idfiles_part(&r, &def);
+	ssh_lines(&r, d, &g);
+
+	if (d->host == NULL) {
+		conf_files(&r, d);
+		fprintf(r.out, "\nKeys offered to a host with no entry of its "
+		    "own (ssh -G %s)\n", NOHOST);
+		offers_make(&g, ak, nak, used, of);
+		offers_part(&r, d, "ssh HOST", of, NULL, &over);
+		fprintf(r.out, "  safessh offers 1 key per connection: the "
+		    "host's identity =, or ssh's first existing key file\n");
+		if (over) {
+			problem(&r, "plain ssh offers %zu keys to a host with "
+			    "no entry of its own; the server's MaxAuthTries "
+			    "(assumed %d, sshd's default) ends the connection "
+			    "first, and each such connection counts as a "
+			    "failure", of->n, DOCTOR_MAXAUTHTRIES);
+			fix(&r, "safessh config", "[host NAME]\nidentity = "
+			    "~/.ssh/NAME.key");
+			fix(&r, "~/.ssh/config", "Host NAME\n    IdentityFile "
+			    "~/.ssh/NAME.key\n    IdentitiesOnly yes");
+			if (of->nagent > 0)
+				fix(&r, "shell", "ssh-add -D    # drop every "
+				    "agent key; add back only the one you "
+				    "need: ssh-add KEY");
+		}
+		goto done;
+	}
+
+	/* safessh's own view of the host. */
+	fprintf(r.out, "\nsafessh's settings for %s\n", d->host);
+	if (d->hc->identity != NULL)
+		fprintf(r.out, "  identity = %s (%s)\n", d->hc->identity,
+		    d->hc->identity_at != NULL ? d->hc->identity_at : "?");
+	else
+		fprintf(r.out, "  identity: unset; safessh uses ssh's first "
+		    "existing IdentityFile%s%s\n", key != NULL ? ": " : "",
+		    key != NULL ? tilde(key, buf, sizeof(buf)) : "");
+	fprintf(r.out, "  server = %s%s\n", d->server, d->hc->server != NULL ?
+	    "" : " (the host's address: its ban domain)");
+	fprintf(r.out, "  policy = %s (cooldown %s after a ban signature)\n",
+	    d->hc->policy->name, util_dur(d->hc->policy->cooldown, buf,
+	    sizeof(buf)));
+	if (key == NULL) {
+		problem(&r, "%s: safessh has no key to offer (no identity =, "
+		    "no IdentityFile that exists); it refuses to connect",
+		    d->host);
+		snprintf(fixbuf, sizeof(fixbuf), "[host %s]\nidentity = "
+		    "~/.ssh/site.key", d->host);
+		fix(&r, "safessh config", fixbuf);
+	} else if (stat(key, &st) == -1 || access(key, R_OK) == -1) {
+		problem(&r, "%s: the key %s cannot be read: %s", d->host, key,
+		    strerror(errno));
+		snprintf(fixbuf, sizeof(fixbuf), "[host %s]\nidentity = "
+		    "PATH-OF-THE-KEY", d->host);
+		fix(&r, "safessh config", fixbuf);
+	} else if ((st.st_mode & 077) != 0 && st.st_uid == getuid()) {
+		problem(&r, "%s: the key %s is readable by others (mode "
+		    "%03o): ssh refuses to use it", d->host, key,
+		    (unsigned)(st.st_mode & 0777));
+		snprintf(fixbuf, sizeof(fixbuf), "chmod 600 %s", key);
+		fix(&r, "shell", fixbuf);
+	}
+	if (key != NULL) {
+		snprintf(buf, sizeof(buf), "%s-cert.pub", key);
+		if (isfile(buf))
+			fprintf(r.out, "  a certificate is beside the key (%s): "
+			    "safessh offers the key without it\n", buf);
+	}
+
+	/* Plain ssh against safessh. */
+	fprintf(r.out, "\nKeys offered to %s\n", d->host);
+	offers_make(&g, ak, nak, used, of);
+	snprintf(cmd, sizeof(cmd), "ssh %s", d->host);
+	offers_part(&r, d, cmd, of, key, &over);
+	if (key != NULL && offers_find(of, key) == 0 &&
+	    gview_run(d->ssh, 0, key, d->host, &gi, cause) == 0) {
+		offers_make(&gi, ak, nak, used, ofi);
+		snprintf(cmd, sizeof(cmd), "ssh -i %s %s",
+		    tilde(key, buf, sizeof(buf)), d->host);
+		offers_part(&r, d, cmd, ofi, key, &overi);
+	} else if (*cause != NULL) {
+		free(*cause);
+		*cause = NULL;
+	}
+	fprintf(r.out, "  MaxAuthTries: assumed %d (sshd's default; a client "
+	    "cannot see the server's value)\n", DOCTOR_MAXAUTHTRIES);
+	fprintf(r.out, "  safessh offers 1 key: %s\n", key != NULL ?
+	    tilde(key, buf, sizeof(buf)) : "(none: it would refuse)");
+	if (over || overi) {
+		problem(&r, "plain ssh offers %zu keys to %s, more than the "
+		    "server's MaxAuthTries (assumed %d): it fails with \"Too "
+		    "many authentication failures\", and each such connection "
+		    "counts as a failure against your address (safessh "
+		    "offers 1)", over ? of->n : ofi->n, d->host,
+		    DOCTOR_MAXAUTHTRIES);
+		if (d->hc->identity == NULL) {
+			snprintf(fixbuf, sizeof(fixbuf), "[host %s]\n"
+			    "identity = %s", d->host, key != NULL ?
+			    tilde(key, buf, sizeof(buf)) : "~/.ssh/site.key");
+			fix(&r, "safessh config", fixbuf);
+		}
+		snprintf(fixbuf, sizeof(fixbuf), "Host %s\n    IdentityFile "
+		    "%s\n    IdentitiesOnly yes", d->host, key != NULL ?
+		    tilde(key, buf, sizeof(buf)) : "~/.ssh/site.key");
+		fix(&r, "~/.ssh/config, for programs that run plain ssh",
+		    fixbuf);
+		if ((over ? of : ofi)->nagent > 0)
+			fix(&r, "shell", "ssh-add -D    # drop every agent "
+			    "key; add back only what you need: ssh-add KEY");
+	}
+	ledger_state(&r, d);
+
+ done:
+	fflush(r.prob);
+	if (r.nprob == 0)
+		fprintf(r.out, "\nNo problems found.\n");
+	else {
+		fprintf(r.out, "\n%d problem%s found:\n", r.nprob,
+		    r.nprob == 1 ? "" : "s");
+		fwrite(r.pbuf, 1, r.plen, r.out);
+	}
+	fclose(r.prob);
+	free(r.pbuf);
+	if (fclose(r.out) != 0) {
+		free(r.obuf);
+		r.obuf = NULL;
+		goto nomem_closed;
+	}
+	*report = r.obuf;
+	*problems = r.nprob;
+	gview_free(&def);
+	gview_free(&g);
+	gview_free(&gi);
+	doctor_agent_free(ak, nak);
+	offers_free(of);
+	offers_free(ofi);
+	free(of);
+	free(ofi);
+	return 0;
+
+ nomem:
+	*cause = xstrfmt("out of memory");
+ fail:
+	fclose(r.out);
+	fclose(r.prob);
+	free(r.obuf);
+	free(r.pbuf);
+ nomem_closed:
+	if (*cause == NULL)
+		*cause = xstrfmt("out of memory");
+	gview_free(&def);
+	gview_free(&g);
+	gview_free(&gi);
+	doctor_agent_free(ak, nak);
+	if (of != NULL)
+		offers_free(of);
+	if (ofi != NULL)
+		offers_free(ofi);
+	free(of);
+	free(ofi);
+	return -1;
+}
