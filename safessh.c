@@ -500,6 +500,14 @@ prepare(struct job *j, int argc, char **argv, int need_key)
 		    "section; safessh offers exactly one key", j->host);
 	if (need_key && access(j->key, R_OK) == -1)
 		die("%s: identity %s: %s", j->host, j->key, strerror(errno));
+	/*
+	 * access() passes a directory or a FIFO: ssh would then start a
+	 * connection offering no key at all (a failed login on the
+	 * server's books) or block reading the FIFO.  stat(), not open():
+	 * opening a FIFO would block here.
+	 */
+	if (need_key && !file_exists(j->key))
+		die("%s: identity %s: not a regular file", j->host, j->key);
 	if (j->key[0] != '\0')
 		shadow_key(j);
 
