@@ -441,10 +441,73 @@ struct doctor {
 /*
  * Audit the setup (agent, ~/.ssh/id_*, IdentityFile and CertificateFile
  * lines, certificates, safessh's settings, the ledger) and compare the
- * keys plain ssh offers with MaxAuthTries.  Runs "ssh -G", changes
- * nothing.  0 with the report in *report (caller frees) and the number
+ * keys plain ssh offers with MaxAuthTries.  Runs "ssh -G", records no
+ * attempt.  0 with the report in *report (caller frees) and the number
  * of problems in *problems, or -1 with *cause.
  */
 int	 doctor_report(const struct doctor *, char **, int *, char **);
+
+/* --------------------------------------------------------------- reuse.c */
+
+/* ssh binds a master's socket as PATH.<16 random characters>, then links. */
+#define REUSE_TMPSUFFIX	17
+#define REUSE_PATHLEN	108	/* sizeof(sun_path) on Linux; checked */
+
+/* How one call uses a master connection (see reuse_plan). */
+enum reuseway {
+	RU_NONE,	/* no multiplexing by safessh */
+	RU_OURS,	/* safessh's master under the state directory */
+	RU_USER		/* the ControlPath of the user's own ssh setup */
+};
+
+struct reuseplan {
+	enum reuseway	 way;
+	int		 check;		/* look for a live master first */
+	int		 create;	/* RU_OURS: this call may become it */
+	const char	*userpath;	/* RU_USER: ssh -G's expanded path */
+};
+
+/* A live master that safessh started, for --status and --forget. */
+struct master {
+	char	 path[REUSE_PATHLEN];
+	char	 server[256];
+	char	 host[ATTEMPT_HOSTLEN];
+	pid_t	 pid;
+};
+
+/* Pure: decide from the command line, ssh -G and reuse (seconds). */
+void	 reuse_plan(const struct sshcmd *, const struct sshprobe *, long,
+	    struct reuseplan *);
+/*
+ * The control socket for id ("user key host:port server") under
+ * statedir/cm, or /tmp/safessh-UID when that is too long for a Unix
+ * socket; the directory is created 0700 and must be ours.  0 or -1.
+ */
+int	 reuse_path(const char *, const char *, char *, size_t, char **);
+/*
+ * Is a master answering on path (mux hello + alive check within ms)?
+ * 1 with *pid, else 0.  ours: a stale or hung socket of ours is removed.
+ */
+int	 reuse_alive(const char *, int, long, pid_t *);
+/* Ask the master on path to exit (MUX_C_TERMINATE).  0 or -1. */
+int	 reuse_exit(const char *, long, char **);
+/* Remember which server and host our master on path serves.  0 or -1. */
+int	 reuse_note(const char *, const char *, const char *, const char *,
+	    char **);
+/* Live masters of server (NULL: all); caller frees *out.  0 or -1. */
+int	 reuse_masters(const char *, const char *, struct master **,
+	    size_t *, char **);
+/* Close every master of server, waiting for each to go; 0 or -1. */
+int	 reuse_close(const char *, const char *, size_t *, char **);
+/* "%"-doubled path for -o ControlPath (allocated; NULL on ENOMEM). */
+char	*reuse_escape(const char *);
+/* The guard ProxyCommand: self --mux-lost NONCE; NULL if unquotable. */
+char	*reuse_guard(const char *, const char *);
+/* Put the mux client options right after av's argv[0].  0 or -1. */
+int	 reuse_muxargs(struct arglist *, const char *, const char *);
+/* 16 random hex digits (buf holds 17). */
+void	 reuse_nonce(char *, size_t);
+/* The guard's marker: take 0 sets it (0/-1), take 1 removes it (1/0). */
+int	 reuse_lost(const char *, const char *, int);
 
 #endif /* SAFESSH_H */
