@@ -3,7 +3,7 @@
  * agent's, ~/.ssh/id_*, IdentityFile and CertificateFile lines,
  * certificates beside keys), safessh's own settings and the ledger, and
  * write a readable report with the configuration lines that fix what it
- * found.  Nothing is changed.
+ * found.  No attempt is recorded and no file of the user's is changed.
  *
  * The agent is asked directly over its socket (SSH2_AGENTC_REQUEST_-
  * IDENTITIES, draft-miller-ssh-agent) rather than through "ssh-add -l":
@@ -1054,8 +1054,8 @@ ledger_state(struct report *r, const struct doctor *d)
 	memset(&dec, 0, sizeof(dec));
 	policy_decide(pol, &h, "", d->hc->parallel, now, &dec);
 	util_dur(policy_horizon(pol), in, sizeof(in));
-	fprintf(r->out, "  %zu attempts on record; %d failed in the last "
-	    "%s; modelled penalty %.0fs\n", h.natt,
+	fprintf(r->out, "  %zu attempt%s on record; %d failed in the last "
+	    "%s; modelled penalty %.0fs\n", h.natt, h.natt == 1 ? "" : "s",
 	    policy_failures(&h, policy_horizon(pol), now), in,
 	    policy_penalty(pol, &h, now));
 	if (dec.until > now) {
@@ -1208,7 +1208,7 @@ offers_part(struct report *r, const struct doctor *d, const char *cmd,
  * ~/.ssh/id_*, the ssh configuration's IdentityFile and CertificateFile
  * lines, certificates, safessh's settings and the ledger.  Returns 0
  * with the report in *report (the caller frees) and the number of
- * problems in *problems, or -1 with *cause.  Changes nothing.
+ * problems in *problems, or -1 with *cause.  Records no attempt.
  */
 int
 doctor_report(const struct doctor *d, char **report, int *problems,
@@ -1346,8 +1346,12 @@ doctor_report(const struct doctor *d, char **report, int *problems,
 	}
 	fprintf(r.out, "  MaxAuthTries: assumed %d (sshd's default; a client "
 	    "cannot see the server's value)\n", DOCTOR_MAXAUTHTRIES);
-	fprintf(r.out, "  safessh offers 1 key: %s\n", key != NULL ?
-	    tilde(key, buf, sizeof(buf)) : "(none: it would refuse)");
+	if (key != NULL)
+		fprintf(r.out, "  safessh offers 1 key: %s\n",
+		    tilde(key, buf, sizeof(buf)));
+	else
+		fprintf(r.out, "  safessh offers no key: it refuses to "
+		    "connect\n");
 	if (over || overi) {
 		problem(&r, "plain ssh offers %zu keys to %s, more than the "
 		    "server's MaxAuthTries (assumed %d): it fails with \"Too "
