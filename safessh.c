@@ -35,7 +35,8 @@ enum mode {
 	M_DOCTOR,
 	M_VERSION,
 	M_HELP,
-	M_AUTHED
+	M_AUTHED,
+	M_MUXLOST
 };
 
 static const struct {
@@ -51,6 +52,7 @@ static const struct {
 	{ "--version",	M_VERSION },
 	{ "--help",	M_HELP },
 	{ "--authed",	M_AUTHED },
+	{ "--mux-lost",	M_MUXLOST },	/* reuse: the mux client's guard */
 };
 
 /* Everything one attempt needs, gathered before it is admitted. */
@@ -67,6 +69,10 @@ struct job {
 	char		 server[256];
 	char		 who[ATTEMPT_WHOLEN];
 	const char	*host;			/* alias as typed */
+	/* Connection reuse (lib/reuse.c). */
+	struct reuseplan rp;
+	char		 cmpath[PATH_MAX];	/* the master's socket */
+	char		*cmarg;		/* ControlPath= when we may start it */
 };
 
 static void __attribute__((noreturn))
@@ -535,6 +541,10 @@ build(struct job *j, const char *localcmd, struct arglist *out)
 	rw.password = j->hc.password;
 	rw.localcmd = localcmd;
 	rw.sshconfig = j->sc.path[0] != '\0' ? j->sc.path : NULL;
+	if (j->cmarg != NULL) {
+		rw.controlpath = j->cmarg;
+		rw.controlpersist = j->hc.reuse;
+	}
 	if (argv_build(&j->cmd, &rw, j->ssh, out, &cause) == -1)
 		die("%s", cause);
 }
@@ -597,6 +607,95 @@ online(void *arg, const char *line, size_t len)
 	outcome_line(&((struct scanarg *)arg)->scan, line, len);
 }
 
+/*
+ * Connection reuse (lib/reuse.c): find this call's master.  Returns 1
+ * with *pid when a master answers (ours, or the one of the user's own
+ * ControlPath): the call rides on it, unadmitted.  Otherwise 0; when
+ * the call may start our master, j->cmarg is set for build() and a note
+ * says which server it serves (unless dryrun).
+ */
+static int
+share_find(struct job *j, int dryrun, pid_t *pid)
+{
+	char	 id[ATTEMPT_WHOLEN + 1400], *cause = NULL;
+
+	*pid = 0;
+	reuse_plan(&j->cmd, &j->pr, j->hc.reuse, &j->rp);
+	if (j->rp.way == RU_NONE)
+		return 0;
+	if (j->rp.way == RU_USER)
+		strlcpy(j->cmpath, j->rp.userpath, sizeof(j->cmpath));
+	else {
+		/* One master per account, key and server. */
+		snprintf(id, sizeof(id), "%s %s:%d %s", j->who,
+		    j->pr.hostname, j->pr.port, j->server);
+		if (reuse_path(j->statedir, id, j->cmpath, sizeof(j->cmpath),
+		    &cause) == -1) {
+			fprintf(stderr, "safessh: %s: no connection reuse: "
+			    "%s\n", j->host, cause);
+			free(cause);
+			j->rp.way = RU_NONE;
+			return 0;
+		}
+	}
+	if (j->rp.check &&
+	    reuse_alive(j->cmpath, j->rp.way == RU_OURS, 3000, pid))
+		return 1;
+	if (j->rp.way == RU_OURS && j->rp.create && j->cmarg == NULL) {
+		if ((j->cmarg = reuse_escape(j->cmpath)) == NULL)
+			die("out of memory");
+		if (!dryrun && reuse_note(j->statedir, j->cmpath, j->server,
+		    j->host, &cause) == -1)
+			free(cause);	/* only --status and --forget miss it */
+	}
+	return 0;
+}
+
+/*
+ * The argv of a mux client of the master at j->cmpath: ControlMaster=no,
+ * and a guard ProxyCommand ("--mux-lost nonce") in case the master dies
+ * before ssh reaches it, so that ssh can never fall back to a direct,
+ * unadmitted connection.  -J goes (ssh refuses it with a ProxyCommand;
+ * a mux client never connects anyway).  0, or -1 when no guard can be
+ * built (safessh's path holds a quote): then do not ride.
+ */
+static int
+share_argv(struct job *j, const char *nonce, struct arglist *av)
+{
+	struct sshopt	*saved, *kept;
+	char		 self[PATH_MAX], *guard, *cmarg;
+	size_t		 nsaved, i, k = 0;
+	ssize_t		 n;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+		return -1;
+	self[n] = '\0';
+	if ((guard = reuse_guard(self, nonce)) == NULL)
+		return -1;
+	if ((kept = reallocarray(NULL, j->cmd.nopts + 1, sizeof(*kept))) ==
+	    NULL)
+		die("out of memory");
+	for (i = 0; i < j->cmd.nopts; i++)
+		if (j->cmd.opts[i].opt != 'J')
+			kept[k++] = j->cmd.opts[i];
+	saved = j->cmd.opts;
+	nsaved = j->cmd.nopts;
+	cmarg = j->cmarg;
+	j->cmd.opts = kept;
+	j->cmd.nopts = k;
+	j->cmarg = NULL;
+	memset(av, 0, sizeof(*av));
+	build(j, NULL, av);
+	j->cmd.opts = saved;
+	j->cmd.nopts = nsaved;
+	j->cmarg = cmarg;
+	free(kept);
+	if (reuse_muxargs(av, j->cmpath, guard) == -1)
+		die("out of memory");
+	free(guard);
+	return 0;
+}
+
 /* The wrapper: admit, run ssh, record, retry only what cannot hurt. */
 static void __attribute__((noreturn))
 mode_wrap(int argc, char **argv, int check)
@@ -611,6 +710,7 @@ mode_wrap(int argc, char **argv, int check)
 	enum rawout	 raw;
 	int		 status, tries = 0, retry, authed;
 	long		 backoff;
+	pid_t		 mpid;
 
 	memset(&j, 0, sizeof(j));
 	prepare(&j, argc, argv, 1);
@@ -623,6 +723,29 @@ mode_wrap(int argc, char **argv, int check)
 		die("%s", cause);
 	if (setenv("SAFESSH_STATE_DIR", j.statedir, 1) == -1)
 		die("setenv: %s", strerror(errno));
+
+	/*
+	 * A live master: no connection, no authentication, so no admission,
+	 * no record, no parallel slot.  If the master went away before ssh
+	 * reached it, the guard left its marker and nothing ran: go on as a
+	 * new attempt.  --check always makes a connection of its own.
+	 */
+	if (!check && share_find(&j, 0, &mpid)) {
+		char	nonce[17];
+
+		reuse_nonce(nonce, sizeof(nonce));
+		if (share_argv(&j, nonce, &av) == 0) {
+			if (child_run(av.list, NULL, NULL, &status,
+			    &cause) == -1)
+				die("%s", cause);
+			arglist_free(&av);
+			if (!reuse_lost(j.statedir, nonce, 1)) {
+				ledger_close(lg);
+				mimic(status);
+			}
+			(void)share_find(&j, 0, &mpid);
+		}
+	}
 
 	for (;;) {
 		id = admit(&j, lg, check, 0, &d);
@@ -712,16 +835,33 @@ mode_dryrun(int argc, char **argv)
 	struct decision	 d;
 	char		*cause = NULL, *q;
 	char		 at[16];
+	pid_t		 mpid;
 
 	memset(&j, 0, sizeof(j));
 	prepare(&j, argc, argv, 1);
 	if (ledger_open(&lg, j.statedir, j.server, &cause) == -1)
 		die("%s", cause);
+	if (share_find(&j, 1, &mpid) &&
+	    share_argv(&j, "0000000000000000", &av) == 0) {
+		if ((q = arglist_quote(av.list, av.num)) == NULL)
+			die("out of memory");
+		printf("%s\n", q);
+		printf("server: %s\n", j.server);
+		printf("reuse: master pid %ld at %s\n", (long)mpid, j.cmpath);
+		printf("decision: ride on the master: not admitted, not "
+		    "counted\n");
+		exit(0);
+	}
 	build(&j, notice_cmd(&j, 0), &av);
 	if ((q = arglist_quote(av.list, av.num)) == NULL)
 		die("out of memory");
 	printf("%s\n", q);
 	printf("server: %s\n", j.server);
+	if (j.cmarg != NULL)
+		printf("reuse: no master yet; this call starts one at %s "
+		    "(ControlPersist %lds)\n", j.cmpath, j.hc.reuse);
+	else if (j.rp.way != RU_NONE)
+		printf("reuse: no master at %s\n", j.cmpath);
 	admit(&j, lg, 0, 1, &d);
 	switch (d.verdict) {
 	case V_ADMIT:
@@ -752,6 +892,62 @@ hostserver(struct job *j, const char *host)
 	prepare(j, 1, args, 0);
 }
 
+/*
+ * --forget closes the masters safessh started for the server (reuse);
+ * a live master of the user's own ControlPath is theirs and stays.
+ */
+static void
+forget_masters(struct job *j, int probed)
+{
+	struct reuseplan rp;
+	char		*cause = NULL;
+	size_t		 n;
+	pid_t		 pid;
+
+	if (reuse_close(j->statedir, j->server, &n, &cause) == -1) {
+		fprintf(stderr, "safessh: %s (server %s): %s\n", j->host,
+		    j->server, cause);
+		free(cause);
+	} else if (n > 0)
+		fprintf(stderr, "safessh: %s (server %s): closed %zu shared "
+		    "connection%s\n", j->host, j->server, n, n == 1 ? "" : "s");
+	if (!probed)
+		return;
+	reuse_plan(&j->cmd, &j->pr, 0, &rp);
+	if (rp.way == RU_USER && reuse_alive(rp.userpath, 0, 1000, &pid))
+		fprintf(stderr, "safessh: %s: your own master (pid %ld, "
+		    "ControlPath %s) stays open; 'ssh -O exit %s' closes it\n",
+		    j->host, (long)pid, rp.userpath, j->host);
+}
+
+/* --status: the live masters of server (NULL: all), one line each. */
+static void
+status_masters(const char *statedir, const char *server, struct job *j)
+{
+	struct reuseplan rp;
+	struct master	*ms;
+	char		*cause = NULL;
+	size_t		 n, i;
+	pid_t		 pid;
+
+	if (reuse_masters(statedir, server, &ms, &n, &cause) == -1) {
+		printf("live masters: %s\n", cause);
+		free(cause);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		printf("live master: server %s, host %s, pid %ld, socket %s\n",
+		    ms[i].server, ms[i].host, (long)ms[i].pid, ms[i].path);
+	free(ms);
+	if (j == NULL)
+		return;
+	reuse_plan(&j->cmd, &j->pr, 0, &rp);
+	if (rp.way == RU_USER && reuse_alive(rp.userpath, 0, 1000, &pid))
+		printf("live master: server %s, host %s, pid %ld, socket %s "
+		    "(your ControlPath)\n", j->server, j->host, (long)pid,
+		    rp.userpath);
+}
+
 static void __attribute__((noreturn))
 mode_forget(int argc, char **argv)
 {
@@ -780,6 +976,7 @@ mode_forget(int argc, char **argv)
 		strlcpy(j.server, argv[0], sizeof(j.server));
 	} else
 		hostserver(&j, argv[0]);
+	forget_masters(&j, !found);
 	if (ledger_forget(j.statedir, j.server, &cause) == -1)
 		die("%s", cause);
 	fprintf(stderr, "safessh: %s (server %s): history cleared\n",
@@ -878,6 +1075,7 @@ mode_status(int argc, char **argv)
 		hostserver(&j, argv[0]);
 		status_row(j.statedir, j.server, j.hc.policy, j.hc.parallel,
 		    j.hc.max_delay, now);
+		status_masters(j.statedir, j.server, &j);
 		exit(0);
 	}
 	if ((conf = conf_new()) == NULL)
@@ -893,6 +1091,7 @@ mode_status(int argc, char **argv)
 		free(sv[i]);
 	}
 	free(sv);
+	status_masters(statedir, NULL, NULL);
 	exit(0);
 }
 
@@ -1054,6 +1253,25 @@ mode_doctor(int argc, char **argv)
 	exit(problems > 0 ? 1 : 0);
 }
 
+/*
+ * Run by ssh as the ProxyCommand of a mux client whose master went away
+ * before ssh reached it (see share_argv): leave the marker the wrapper
+ * looks for and fail before anything reaches the network.
+ */
+static void __attribute__((noreturn))
+mode_muxlost(int argc, char **argv)
+{
+	char	 statedir[PATH_MAX], *cause = NULL;
+
+	if (argc == 1 &&
+	    ledger_statedir(statedir, sizeof(statedir), &cause) == 0 &&
+	    reuse_lost(statedir, argv[0], 0) == 0)
+		fprintf(stderr, "safessh: the shared connection went away "
+		    "before use; connecting afresh\n");
+	free(cause);
+	exit(1);
+}
+
 static void __attribute__((noreturn))
 mode_authed(int argc, char **argv)
 {
@@ -1099,6 +1317,8 @@ main(int argc, char *argv[])
 	switch (mode) {
 	case M_AUTHED:
 		mode_authed(argc, argv);
+	case M_MUXLOST:
+		mode_muxlost(argc, argv);
 	case M_VERSION:
 		printf("safessh %s\n", SAFESSH_VERSION);
 		exit(0);
