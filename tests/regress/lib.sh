@@ -14,6 +14,8 @@
 
 set -u
 : "${O:=build}"
+# nss_wrapper (below) is preloaded; ASan builds must accept that.
+export ASAN_OPTIONS="verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SAFESSH=$TOP/$O/safessh
 REAL_SSH=$(command -v ssh)
