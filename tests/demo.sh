@@ -30,19 +30,22 @@ else
 	B= G= R= N=
 fi
 
-D=$(mktemp -d "${TMPDIR:-/tmp}/safessh-demo.XXXXXX") || exit 1
-chmod 700 "$D"
+D=
 SSHD_PID=
 AGENT_PID=
 
 cleanup() {
+	trap '' INT TERM HUP	# a second Ctrl-C must not stop the clean-up
 	[ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null
 	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null
 	[ -n "$SSHD_PID" ] && wait "$SSHD_PID" 2>/dev/null
-	rm -rf "$D"
+	[ -n "$AGENT_PID" ] && wait "$AGENT_PID" 2>/dev/null
+	[ -n "$D" ] && rm -rf "$D"
 }
 trap cleanup EXIT
 trap 'echo; echo "demo: interrupted; cleaning up"; exit 130' INT TERM HUP
+D=$(mktemp -d "${TMPDIR:-/tmp}/safessh-demo.XXXXXX") || exit 1
+chmod 700 "$D"
 
 step=0
 heading() {
@@ -178,8 +181,17 @@ say "host alias 'demo' in \$DEMO/ssh_config; safessh state in \$DEMO/state"
 
 # ----------------------------------------------------------------- agent
 heading "An ssh-agent holding the six wrong keys"
-eval "$(ssh-agent -s -a "$D/agent.sock")" >/dev/null || die "ssh-agent failed"
-AGENT_PID=$SSH_AGENT_PID
+# In the foreground (-D) of a background job: its pid is known at once.
+ssh-agent -D -a "$D/agent.sock" </dev/null >/dev/null 2>&1 &
+AGENT_PID=$!
+export SSH_AUTH_SOCK=$D/agent.sock
+unset SSH_AGENT_PID
+for _ in $(seq 100); do
+	[ -S "$SSH_AUTH_SOCK" ] && break
+	kill -0 "$AGENT_PID" 2>/dev/null || break
+	sleep 0.05
+done
+[ -S "$SSH_AUTH_SOCK" ] || die "ssh-agent did not start"
 for i in 1 2 3 4 5 6; do
 	ssh-add -q "$D/keys/wrong$i.key" 2>/dev/null </dev/null
 done

@@ -39,12 +39,15 @@ eq "no temporary directory left" 0 "$left"
 check "no sshd of the demo left" \
     eval '! pgrep -f "$T/safessh-demo" >/dev/null'
 
-# Ctrl-C (SIGINT) part-way still cleans up.
-TMPDIR=$T O=$O timeout -s INT 1 bash "$TOP/tests/demo.sh" </dev/null \
-    >"$T/int.out" 2>&1
-eq "interrupted demo: temporary directory removed" 0 \
-    "$(find "$T" -mindepth 1 -maxdepth 1 -name 'safessh-demo.*' | wc -l)"
-check "interrupted demo: no sshd or agent left" \
-    eval '! pgrep -f "$T/safessh-demo" >/dev/null'
+# Ctrl-C (SIGINT) part-way, early or late, still cleans up.
+for at in 0.4 1.5; do
+	TMPDIR=$T O=$O timeout -s INT "$at" bash "$TOP/tests/demo.sh" \
+	    </dev/null >"$T/int.out" 2>&1
+	eq "interrupted at ${at}s: temporary directory removed" 0 \
+	    "$(find "$T" -mindepth 1 -maxdepth 1 -name 'safessh-demo.*' |
+	    wc -l)"
+	check "interrupted at ${at}s: no sshd or agent left" \
+	    eval '! pgrep -f "$T/safessh-demo" >/dev/null'
+done
 
 t_done
