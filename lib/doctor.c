@@ -1325,8 +1325,8 @@ doctor_report(const struct doctor *d, char **report, int *problems,
 	if (key != NULL) {
 		snprintf(buf, sizeof(buf), "%s-cert.pub", key);
 		if (isfile(buf))
-			fprintf(r.out, "  a certificate is beside the key (%s): "
-			    "safessh offers the key without it\n", buf);
+			fprintf(r.out, "  a certificate is beside the key "
+			    "(%s): safessh offers the key without it\n", buf);
 	}
 
 	/* Plain ssh against safessh. */

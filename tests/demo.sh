@@ -93,8 +93,8 @@ freeport() {
 # The server's log since byte offset $1: the key lines only.
 keylines() {
 	tail -c +"$(($1 + 1))" "$D/sshd.log" |
-	    grep -E '(Failed|Accepted) publickey|Too many authentication|maximum authentication attempts' |
-	    sed -E 's/ from 127\.0\.0\.1 port [0-9]+//; s/ SHA256:[^ ]+//'
+	    grep -E '(Failed|Accepted) publickey|Too many auth|maximum auth' |
+	    sed -E 's/ from 127\.0\.0\.1 port [0-9]+//' | sed -f "$D/names.sed"
 }
 offers() {
 	tail -c +"$(($1 + 1))" "$D/sshd.log" |
@@ -119,6 +119,11 @@ for i in 1 2 3 4 5 6; do
 done
 say "\$DEMO/keys/right.key is authorised on the server;" \
     "wrong1.key ... wrong6.key are not."
+# The server logs fingerprints: show the key files' names instead.
+for k in "$D"/keys/*.key; do
+	ssh-keygen -lf "$k.pub" | awk -v n="${k##*/}" \
+	    '{ gsub("/", "\\/", $2); print "s/" $2 "/(" n ")/" }'
+done > "$D/names.sed"
 
 # ------------------------------------------------------------------ sshd
 PORT=$(freeport)
@@ -211,8 +216,9 @@ say "exit status $rc.  What the server saw:"
 keylines "$off" | indent
 n=$(offers "$off")
 if grep -q 'Too many authentication failures' "$D/plain.err"; then
-	printf '   %sPLAIN SSH: Too many authentication failures after %s wrong keys; the right key was never offered.%s\n' \
-	    "$R" "$n" "$N"
+	printf '   %sPLAIN SSH: %s after %s wrong keys; %s%s\n' "$R" \
+	    "Too many authentication failures" "$n" \
+	    "the right key was never offered." "$N"
 else
 	die "expected plain ssh to fail with Too many authentication failures"
 fi
@@ -240,8 +246,8 @@ heading "A script retrying with a wrong key, $LOOPS times, through safessh"
 say "Each failed connection costs budget on the server (OpenSSH's" \
     "PerSourcePenalties, fail2ban, sshguard).  safessh keeps a ledger" \
     "and refuses the attempt that could trip a ban."
-printf '   %s$ for i in $(seq %d); do safessh -F $DEMO/ssh_config -i $DEMO/keys/wrong1.key demo true; done%s\n' \
-    "$B" "$LOOPS" "$N"
+printf '   %s$ for i in $(seq %d); do %s; done%s\n' "$B" "$LOOPS" \
+    'safessh -F $DEMO/ssh_config -i $DEMO/keys/wrong1.key demo true' "$N"
 off=$(logsize)
 failed=0 refused=0
 for i in $(seq "$LOOPS"); do
@@ -253,8 +259,8 @@ for i in $(seq "$LOOPS"); do
 	255)	failed=$((failed + 1)) ;;
 	esac
 	printf '     | try %d: exit %d: %s\n' "$i" "$rc" \
-	    "$(sed 's/\r$//' "$D/loop.err" | grep -E '^safessh: |Permission denied' |
-	    tail -1)"
+	    "$(sed 's/\r$//' "$D/loop.err" |
+	    grep -E '^safessh: |Permission denied' | tail -1)"
 done
 conns=$(tail -c +"$((off + 1))" "$D/sshd.log" | grep -c '^Connection from ')
 say "safessh ran $failed failed connection(s) and refused $refused;" \
@@ -262,8 +268,8 @@ say "safessh ran $failed failed connection(s) and refused $refused;" \
     "would have made all $LOOPS: fail2ban's default sshd jail bans" \
     "after 5 failures, sshguard sooner, OpenSSH's penalties after 4."
 if [ "$refused" -ge 1 ] && [ "$conns" -lt "$LOOPS" ]; then
-	printf '   %sSAFESSH: stopped the loop after %s failure(s), before the ban budget was spent.%s\n' \
-	    "$G" "$failed" "$N"
+	printf '   %sSAFESSH: stopped the loop after %s failure(s), %s%s\n' \
+	    "$G" "$failed" "before the ban budget was spent." "$N"
 else
 	die "expected safessh to refuse part of the loop"
 fi

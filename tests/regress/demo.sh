@@ -23,16 +23,22 @@ check "plain ssh: the server saw six failed keys" \
     has 'Too many authentication failures after 6 wrong keys'
 check "safessh: the command ran" has '^     \| hello$'
 check "safessh: one key, accepted" has 'SAFESSH: in with 1 key offered'
+check "safessh: the server accepted right.key" \
+    has 'Accepted publickey for .*\(right\.key\)'
+check "plain ssh: the server saw the agent's wrong6.key" \
+    has 'Failed publickey for .*\(wrong6\.key\)'
 eq "safessh: one Accepted line, no Failed line in its step" "1 0" \
     "$(sed -n '/^== 5\./,/^== 6\./p' <<<"$out" |
     awk '/Accepted publickey/ { a++ } /Failed publickey/ { f++ }
     END { print a + 0, f + 0 }')"
-check "loop: refused with safessh's message (exit 75)" \
-    has "try [0-9]: exit 75: safessh: demo \(server 127\.0\.0\.1\): refused: .*next attempt allowed at"
+refusal='try [0-9]: exit 75: safessh: demo \(server 127\.0\.0\.1\): refused: '
+refusal+='.*next attempt allowed at'
+check "loop: refused with safessh's message (exit 75)" has "$refusal"
 check "loop: some tries failed first" has 'try 1: exit 255'
 check "loop: stopped before the budget" has 'SAFESSH: stopped the loop'
 check "status table" has '^     \| SERVER +HOSTS'
-check "status row for the server" has '^     \| 127\.0\.0\.1 +demo .*(refusing|cooldown|delaying)'
+check "status row for the server" \
+    has '^     \| 127\.0\.0\.1 +demo .*(refusing|cooldown|delaying)'
 check "ends with demo: ok" has '^demo: ok$'
 left=$(find "$T" -mindepth 1 -maxdepth 1 -name 'safessh-demo.*' | wc -l)
 eq "no temporary directory left" 0 "$left"
