@@ -492,6 +492,10 @@ struct gview {
 	int	 idonly;		/* IdentitiesOnly yes */
 	char	 agent[PATH_MAX];	/* IdentityAgent, or "" */
 	char	 pkcs11[PATH_MAX];	/* PKCS11Provider, or "" */
+	char	 alias[1026];		/* the host as given (%n) */
+	char	 hostname[1026];	/* %h */
+	char	 user[256];		/* %r */
+	char	 port[8];		/* %p */
 	char	*ids[GVIEW_MAX];	/* IdentityFile, as ssh prints */
 	size_t	 nids;
 	char	*certs[GVIEW_MAX];	/* CertificateFile */
@@ -520,6 +524,7 @@ gview_run(const char *ssh, int noconf, const char *key, const char *host,
 	int		 r = -1;
 
 	memset(g, 0, sizeof(g[0]));
+	strlcpy(g->alias, host, sizeof(g->alias));
 	arglist_addv(&av, ssh);
 	arglist_addv(&av, "-G");
 	if (noconf) {
@@ -544,7 +549,13 @@ gview_run(const char *ssh, int noconf, const char *key, const char *host,
 		if ((v = strchr(line, ' ')) == NULL)
 			continue;
 		*v++ = '\0';
-		if (strcmp(line, "identitiesonly") == 0)
+		if (strcmp(line, "hostname") == 0)
+			strlcpy(g->hostname, v, sizeof(g->hostname));
+		else if (strcmp(line, "user") == 0)
+			strlcpy(g->user, v, sizeof(g->user));
+		else if (strcmp(line, "port") == 0)
+			strlcpy(g->port, v, sizeof(g->port));
+		else if (strcmp(line, "identitiesonly") == 0)
 			g->idonly = strcmp(v, "yes") == 0;
 		else if (strcmp(line, "identityagent") == 0)
 			strlcpy(g->agent, v, sizeof(g->agent));
@@ -565,6 +576,81 @@ gview_run(const char *ssh, int noconf, const char *key, const char *host,
 	free(text);
 	arglist_free(&av);
 	return r;
+}
+
+/*
+ * An IdentityFile or CertificateFile path as ssh opens it: "~" and the
+ * common % tokens expanded (ssh -G prints them as written).  Caller
+ * frees; NULL on ENOMEM.
+ */
+static char *
+idpath(const struct gview *g, const char *p)
+{
+	FILE		*fp;
+	char		*buf = NULL, *e, host[256];
+	const char	*v;
+	size_t		 len = 0;
+	struct passwd	*pw;
+
+	if ((e = expand(p)) == NULL)
+		return NULL;
+	if (strchr(e, '%') == NULL)
+		return e;
+	if ((fp = open_memstream(&buf, &len)) == NULL) {
+		free(e);
+		return NULL;
+	}
+	pw = getpwuid(getuid());
+	if (gethostname(host, sizeof(host)) == -1)
+		strlcpy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	for (p = e; *p != '\0'; p++) {
+		if (*p != '%' || p[1] == '\0') {
+			fputc(*p, fp);
+			continue;
+		}
+		switch (*++p) {
+		case '%':
+			v = "%";
+			break;
+		case 'd':
+			v = pwhome();
+			break;
+		case 'h':
+			v = g->hostname;
+			break;
+		case 'n':
+			v = g->alias;
+			break;
+		case 'p':
+			v = g->port;
+			break;
+		case 'r':
+			v = g->user;
+			break;
+		case 'u':
+			v = pw != NULL ? pw->pw_name : "";
+			break;
+		case 'L':
+			host[strcspn(host, ".")] = '\0';
+			/* FALLTHROUGH */
+		case 'l':
+			v = host;
+			break;
+		default:
+			/* A token we do not know: left as ssh -G shows it. */
+			fputc('%', fp);
+			fputc(*p, fp);
+			continue;
+		}
+		fputs(v, fp);
+	}
+	free(e);
+	if (fclose(fp) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
 /* ----------------------------------------------------- what ssh offers */
@@ -647,7 +733,7 @@ offers_make(const struct gview *g, const struct agentkey *ak, size_t nak,
 		return;
 	for (i = 0; i < g->nids; i++) {
 		if (strcasecmp(g->ids[i], "none") == 0 ||
-		    (p = expand(g->ids[i])) == NULL)
+		    (p = idpath(g, g->ids[i])) == NULL)
 			continue;
 		if (!isfile(p) && !isfile2(p, ".pub")) {
 			free(p);
@@ -669,7 +755,7 @@ offers_make(const struct gview *g, const struct agentkey *ak, size_t nak,
 		free(p);
 	}
 	for (i = 0; i < g->ncerts; i++) {
-		if ((p = expand(g->certs[i])) == NULL)
+		if ((p = idpath(g, g->certs[i])) == NULL)
 			continue;
 		if (isfile(p)) {
 			offer_add(of, OF_CERT, p, NULL, 0);
@@ -1173,7 +1259,7 @@ idfiles_part(struct report *r, const struct gview *def)
 }
 
 static void
-offers_part(struct report *r, const struct doctor *d, const char *cmd,
+offers_part(struct report *r, const char *cmd, const char *pkcs11,
     const struct offers *of, const char *key, int *over)
 {
 	size_t	at = key != NULL ? offers_find(of, key) : 0;
@@ -1184,6 +1270,10 @@ offers_part(struct report *r, const struct doctor *d, const char *cmd,
 	    of->n == 1 ? "" : "s", of->nagent, of->nfile,
 	    of->nfile == 1 ? "" : "s", of->ncert, of->ncert == 1 ? "" : "s");
 	offers_print(r, of);
+	if (pkcs11 != NULL && pkcs11[0] != '\0' &&
+	    strcasecmp(pkcs11, "none") != 0)
+		fprintf(r->out, "  and the keys of PKCS11Provider %s (not "
+		    "counted: a token is not read here)\n", pkcs11);
 	if (of->n > DOCTOR_MAXAUTHTRIES) {
 		*over = 1;
 		fprintf(r->out, "  %zu > MaxAuthTries %d: the server cuts the "
@@ -1200,7 +1290,6 @@ offers_part(struct report *r, const struct doctor *d, const char *cmd,
 	else if (key != NULL)
 		fprintf(r->out, "  %s is key #%zu\n",
 		    tilde(key, buf, sizeof(buf)), at);
-	(void)d;
 }
 
 /*
@@ -1267,7 +1356,7 @@ doctor_report(const struct doctor *d, char **report, int *problems,
 		fprintf(r.out, "\nKeys offered to a host with no entry of its "
 		    "own (ssh -G %s)\n", NOHOST);
 		offers_make(&g, ak, nak, used, of);
-		offers_part(&r, d, "ssh HOST", of, NULL, &over);
+		offers_part(&r, "ssh HOST", g.pkcs11, of, NULL, &over);
 		fprintf(r.out, "  safessh offers 1 key per connection: the "
 		    "host's identity =, or ssh's first existing key file\n");
 		if (over) {
@@ -1333,13 +1422,13 @@ doctor_report(const struct doctor *d, char **report, int *problems,
 	fprintf(r.out, "\nKeys offered to %s\n", d->host);
 	offers_make(&g, ak, nak, used, of);
 	snprintf(cmd, sizeof(cmd), "ssh %s", d->host);
-	offers_part(&r, d, cmd, of, key, &over);
+	offers_part(&r, cmd, g.pkcs11, of, key, &over);
 	if (key != NULL && offers_find(of, key) == 0 &&
 	    gview_run(d->ssh, 0, key, d->host, &gi, cause) == 0) {
 		offers_make(&gi, ak, nak, used, ofi);
 		snprintf(cmd, sizeof(cmd), "ssh -i %s %s",
 		    tilde(key, buf, sizeof(buf)), d->host);
-		offers_part(&r, d, cmd, ofi, key, &overi);
+		offers_part(&r, cmd, gi.pkcs11, ofi, key, &overi);
 	} else if (*cause != NULL) {
 		free(*cause);
 		*cause = NULL;

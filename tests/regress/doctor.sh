@@ -135,7 +135,20 @@ check "no key: the fix is a [host] section with identity =" \
          identity = ~/.ssh/site.key" <<<"$out"
 mv "$T/away"/* "$HOME/.ssh/"
 
-# A cooldown on the host's server is a problem, with its way out.
+# IdentityFile tokens are expanded as ssh expands them (%h, %r, %d...).
+cat >> "$HOME/.ssh/config" <<CFG
+Host tok
+	HostName 127.0.0.1
+	IdentityFile %d/.ssh/%h-%r.key
+CFG
+cp "$RIGHT" "$HOME/.ssh/127.0.0.1-$(id -un).key"
+cp "$RIGHT.pub" "$HOME/.ssh/127.0.0.1-$(id -un).key.pub"
+out=$("$SAFESSH" --doctor tok 2>"$T/err")
+check "tokens: %d/.ssh/%h-%r.key found" \
+    grep -qE "^ +1\. file +~/.ssh/127\.0\.0\.1-$(id -un)\.key\$" <<<"$out"
+rm -f "$HOME/.ssh/127.0.0.1-"*
+
+
 LT=$TOP/$O/tests/regress/ledgertool
 if [ -x "$LT" ]; then
 	"$LT" cooldown 127.0.0.1 $(( $(date +%s) + 600 )) "test ban"
