@@ -213,7 +213,7 @@ msnow(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for fd to be ready for ev before deadline; 0, or -1 (timeout). */
+/* Wait for fd to be ready for ev before deadline; 0, or -1 (ETIMEDOUT). */
 static int
 waitfd(int fd, short ev, long deadline)
 {
@@ -222,12 +222,16 @@ waitfd(int fd, short ev, long deadline)
 	int		r;
 
 	for (;;) {
-		if ((left = deadline - msnow()) <= 0)
+		if ((left = deadline - msnow()) <= 0) {
+			errno = ETIMEDOUT;
 			return -1;
+		}
 		pfd.fd = fd;
 		pfd.events = ev;
 		if ((r = poll(&pfd, 1, (int)left)) == -1 && errno == EINTR)
 			continue;
+		if (r == 0)
+			errno = ETIMEDOUT;
 		if (r <= 0)
 			return -1;
 		return 0;
@@ -266,8 +270,10 @@ recvall(int fd, unsigned char *p, size_t n, long deadline)
 				continue;
 			return -1;
 		}
-		if (r == 0)
+		if (r == 0) {
+			errno = EPIPE;	/* the peer closed */
 			return -1;
+		}
 		p += r;
 		n -= (size_t)r;
 	}
@@ -313,8 +319,10 @@ mux_recv(int fd, unsigned char *buf, size_t *len, long dl)
 	if (recvall(fd, hdr, 4, dl) == -1)
 		return -1;
 	n = get32(hdr);
-	if (n < 4 || n > MUX_MAXPACKET)
+	if (n < 4 || n > MUX_MAXPACKET) {
+		errno = EPROTO;
 		return -1;
+	}
 	if (recvall(fd, buf, n, dl) == -1)
 		return -1;
 	*len = n;
@@ -470,13 +478,26 @@ reuse_exit(const char *path, long ms, char **cause)
 		*cause = xstrfmt("%s: not a master of ours", path);
 		return -1;
 	}
-	if (mux_send(fd, MUX_C_TERMINATE, rid, 0, 1, dl) == -1 ||
-	    mux_recv(fd, buf, &n, dl) == -1 || n < 8) {
+	if (mux_send(fd, MUX_C_TERMINATE, rid, 0, 1, dl) == -1) {
 		close(fd);
+		*cause = xstrfmt("%s: cannot send the exit request", path);
+		return -1;
+	}
+	if (mux_recv(fd, buf, &n, dl) == -1) {
+		/* The master may exit before its MUX_S_OK gets out. */
+		int	e = errno;
+
+		close(fd);
+		if (e == EPIPE || e == ECONNRESET)
+			return 0;
 		*cause = xstrfmt("%s: no reply to the exit request", path);
 		return -1;
 	}
 	close(fd);
+	if (n < 8) {
+		*cause = xstrfmt("%s: short reply to the exit request", path);
+		return -1;
+	}
 	type = get32(buf);
 	if (type == MUX_S_OK && get32(buf + 4) == rid)
 		return 0;
