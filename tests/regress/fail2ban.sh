@@ -1,0 +1,299 @@
+#!/bin/bash
+# fail2ban.sh: G2 against a real fail2ban.  sshd and fail2ban-server run
+# inside a private network namespace (a veth pair with addresses in
+# 10.199.N.0/30, made and removed here), fail2ban's sshd jail in
+# aggressive mode (the default "normal" mode does not count a rejected
+# public key), maxretry 5 / findtime 10m / bantime 10m, banning with
+# iptables inside the namespace.
+#   control: plain ssh with a wrong key, 10 times, is banned; after the
+#            ban even the right key cannot connect;
+#   safessh: the same loop stops after 2 failures (exit 75 for the rest)
+#            and fail2ban never bans; the right key then gets in.
+# Root only.
+. "$(dirname "$0")/lib.sh"
+t_init fail2ban
+if [ "$(id -u)" != 0 ]; then
+	skip "needs root"
+	t_done
+	exit
+fi
+NOPRE=(env -u LD_PRELOAD)
+if ! command -v fail2ban-server >/dev/null ||
+    ! command -v iptables >/dev/null; then
+	command -v apt-get >/dev/null &&
+	    timeout 300 "${NOPRE[@]}" apt-get install -y -q fail2ban iptables \
+	    >/dev/null 2>&1
+fi
+for c in ip iptables fail2ban-server fail2ban-client; do
+	if ! command -v "$c" >/dev/null; then
+		skip "needs $c"
+		t_done
+		exit
+	fi
+done
+t_keys
+
+NS=safessh-f2b-$$
+VO=sf2bo$$		# the outer end of the veth pair
+VI=sf2bi$$		# the end moved into the namespace
+for i in $(seq 50); do
+	N=$((RANDOM % 250))
+	ip -4 addr | grep -q "10\\.199\\.$N\\." || break
+done
+IN=10.199.$N.1		# sshd, inside the namespace
+OUT=10.199.$N.2		# the client, outside
+SPORT=2222
+F2B=$T/f2b
+F2BPID=
+NSPID=
+
+nsx() {
+	timeout 30 "${NOPRE[@]}" ip netns exec "$NS" "$@"
+}
+
+f2b_stop() {
+	if [ -n "$F2BPID" ]; then
+		kill "$F2BPID" 2>/dev/null
+		for i in $(seq 100); do
+			kill -0 "$F2BPID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$F2BPID" 2>/dev/null
+		wait "$F2BPID" 2>/dev/null
+		F2BPID=
+	fi
+}
+
+f2b_cleanup() {
+	f2b_stop
+	if [ -n "$NSPID" ]; then
+		kill "$NSPID" 2>/dev/null
+		wait "$NSPID" 2>/dev/null
+	fi
+	"${NOPRE[@]}" ip link del "$VO" 2>/dev/null
+	"${NOPRE[@]}" ip netns del "$NS" 2>/dev/null
+	t_cleanup
+}
+trap f2b_cleanup EXIT
+
+# The namespace and the veth pair.
+if ! "${NOPRE[@]}" ip netns add "$NS" 2>"$T/err"; then
+	skip "cannot create a network namespace: $(head -1 "$T/err")"
+	t_done
+	exit
+fi
+set -e
+"${NOPRE[@]}" ip link add "$VO" type veth peer name "$VI"
+"${NOPRE[@]}" ip link set "$VI" netns "$NS"
+"${NOPRE[@]}" ip addr add "$OUT/30" dev "$VO"
+"${NOPRE[@]}" ip link set "$VO" up
+nsx ip addr add "$IN/30" dev "$VI"
+nsx ip link set "$VI" up
+nsx ip link set lo up
+set +e
+echo "# namespace $NS: sshd at $IN:$SPORT, client $OUT"
+
+# sshd inside the namespace.
+mkdir -p "$T/sshd" /run/sshd
+ssh-keygen -q -t ed25519 -N '' -f "$T/sshd/hostkey"
+cat "$T/keys/right.pub" > "$T/sshd/authorized_keys"
+chmod 600 "$T/sshd/authorized_keys"
+SSHD_LOG=$T/sshd/log
+: > "$SSHD_LOG"
+cat > "$T/sshd/config" <<EOF
+Port $SPORT
+ListenAddress $IN
+HostKey $T/sshd/hostkey
+AuthorizedKeysFile $T/sshd/authorized_keys
+PidFile $T/sshd/pid
+LogLevel VERBOSE
+UsePAM no
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PerSourcePenalties no
+EOF
+# (PerSourcePenalties, where sshd has it, would refuse first: off, so
+# that fail2ban is the only protection measured.)
+"${NOPRE[@]}" "$SSHD" -t -f "$T/sshd/config" 2>/dev/null ||
+    sed -i '/^PerSourcePenalties/d' "$T/sshd/config"
+"${NOPRE[@]}" ip netns exec "$NS" "$SSHD" -f "$T/sshd/config" \
+    -E "$SSHD_LOG" -D &
+NSPID=$!
+for i in $(seq 100); do
+	grep -q 'Server listening' "$SSHD_LOG" && break
+	sleep 0.05
+done
+grep -q 'Server listening' "$SSHD_LOG" || {
+	echo "sshd did not start:"; cat "$SSHD_LOG"; exit 1; }
+timeout 20 "${NOPRE[@]}" ssh-keyscan -p "$SPORT" -t ed25519 "$IN" \
+    2>/dev/null | sed "s/^$IN/[$IN]:$SPORT/" > "$T/known_hosts"
+check "sshd in the namespace answers from outside" test -s "$T/known_hosts"
+
+# fail2ban's private configuration.
+mkdir -p "$F2B"
+cp -r /etc/fail2ban/filter.d /etc/fail2ban/action.d "$F2B/"
+rm -f "$F2B"/filter.d/*.local "$F2B"/action.d/*.local
+cat > "$F2B/filter.d/sshd.local" <<'EOF'
+[Definition]
+# sshd -E writes bare lines: no date, host or "sshd[pid]:" prefix.
+prefregex = ^<F-MLFID></F-MLFID>%(__pref)s<F-CONTENT>.+</F-CONTENT>$
+EOF
+cat > "$F2B/fail2ban.conf" <<EOF
+[Definition]
+loglevel = INFO
+logtarget = $F2B/log
+socket = $F2B/sock
+pidfile = $F2B/pid
+dbfile = :memory:
+syslogsocket = auto
+EOF
+cat > "$F2B/jail.conf" <<EOF
+[DEFAULT]
+ignoreself = false
+ignoreip = 127.0.0.1/8
+banaction = iptables-multiport
+
+[sshd]
+enabled = true
+filter = sshd[mode=aggressive]
+logpath = $SSHD_LOG
+backend = polling
+datepattern = {NONE}
+maxretry = 5
+findtime = 600
+bantime = 600
+port = $SPORT
+action = iptables-multiport[name=sshd, port="$SPORT", protocol=tcp]
+EOF
+
+f2b_start() {
+	rm -f "$F2B/sock" "$F2B/pid"
+	"${NOPRE[@]}" ip netns exec "$NS" fail2ban-server -f -x \
+	    -s "$F2B/sock" -p "$F2B/pid" -c "$F2B" >>"$F2B/out" 2>&1 &
+	F2BPID=$!
+	for i in $(seq 150); do
+		f2bc status sshd >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	echo "fail2ban did not start:"
+	cat "$F2B/out" "$F2B/log" 2>/dev/null | tail -20
+	return 1
+}
+f2bc() {
+	timeout 30 "${NOPRE[@]}" fail2ban-client -c "$F2B" -s "$F2B/sock" \
+	    "$@" 2>>"$F2B/client.err"
+}
+banned() {	# the jail's banned list
+	f2bc status sshd | sed -n 's/.*Banned IP list:[[:space:]]*//p'
+}
+f2bfailed() {	# failures fail2ban counted since it started
+	f2bc status sshd | sed -n 's/.*Total failed:[[:space:]]*//p'
+}
+totalbanned() {
+	f2bc status sshd | sed -n 's/.*Total banned:[[:space:]]*//p'
+}
+# wait_f2b N: until fail2ban has read the sshd log up to now (it counts
+# N failures or has banned), at most 20 s.
+wait_f2b() {
+	local i
+	for i in $(seq 100); do
+		[ "$(f2bfailed)" -ge "$1" ] 2>/dev/null && return 0
+		[ "$(totalbanned)" -ge 1 ] 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+nconns() {
+	grep -c '^Connection from ' "$SSHD_LOG"
+}
+
+check "fail2ban-server starts inside the namespace" f2b_start
+
+# ---------------------------------------------------------- control.
+echo "# control: plain ssh with a wrong key, 10 times"
+PLAIN=(ssh -F /dev/null "${SSHOPTS[@]}" -o IdentitiesOnly=yes
+    -o IdentityAgent=none -o ConnectTimeout=5 -p "$SPORT")
+c0=$(nconns)
+rcs=""
+for i in $(seq 10); do
+	timeout 30 "${PLAIN[@]}" -i "$T/keys/wrong1" "$IN" true 2>"$T/err.$i"
+	rcs="$rcs $?"
+	sleep 0.3
+done
+echo "# plain ssh exit statuses:$rcs; $(($(nconns) - c0)) reached sshd"
+for i in $(seq 100); do
+	[ -n "$(banned)" ] && break
+	sleep 0.2
+done
+eq "control: fail2ban bans the client's address" "$OUT" "$(banned)"
+echo "# fail2ban counted $(f2bfailed) failures, banned $(totalbanned)" \
+    "address(es)"
+check "control: the ban is an iptables rule inside the namespace" sh -c \
+    "timeout 30 env -u LD_PRELOAD ip netns exec '$NS' iptables -S |
+    grep -q -- '-s $OUT/32 .*REJECT'"
+c0=$(nconns)
+timeout 30 "${PLAIN[@]}" -i "$T/keys/right" "$IN" true 2>"$T/err"
+eq "control: banned, even the right key fails (255)" 255 $?
+check "control: ... at connect (Connection refused)" \
+    grep -q 'Connection refused' "$T/err"
+eq "control: ... and sshd saw no connection" 0 $(($(nconns) - c0))
+
+# Unban and start again from a clean slate.
+f2bc unban --all >/dev/null
+eq "unban --all: the banned list is empty" "" "$(banned)"
+f2b_stop
+cp "$SSHD_LOG" "$T/sshd/log.control"
+: > "$SSHD_LOG"
+check "fail2ban restarted with no failures" f2b_start
+eq "fail2ban: no failure counted after the restart" 0 "$(f2bfailed)"
+c0=$(nconns)
+timeout 30 "${PLAIN[@]}" -i "$T/keys/right" "$IN" true 2>/dev/null
+eq "after unban: the right key connects again" 0 $?
+eq "... with one connection" 1 $(($(nconns) - c0))
+# That success is no failure for fail2ban; forget it for what follows.
+f2b_stop
+: > "$SSHD_LOG"
+check "fail2ban restarted again" f2b_start
+
+# ---------------------------------------------------------- safessh.
+echo "# safessh with a wrong key, 10 times"
+cat > "$SAFESSH_CONFIG" <<EOF
+[host f2b]
+hostname = $IN
+port = $SPORT
+identity = $T/keys/wrong1
+EOF
+c0=$(nconns)
+rcs=""
+reached=0
+for i in $(seq 10); do
+	n0=$(nconns)
+	timeout 60 "$SAFESSH" f2b true 2>"$T/err.$i"
+	rcs="$rcs $?"
+	[ "$(nconns)" -gt "$n0" ] && reached=$((reached + 1))
+	sleep 0.3
+done
+echo "# safessh exit statuses:$rcs; $reached reached sshd"
+eq "safessh: 2 of 10 reach sshd (default policy)" 2 "$reached"
+eq "safessh: the statuses: 2 failures, then 8 refusals" \
+    " 255 255 75 75 75 75 75 75 75 75" "$rcs"
+check "safessh: the refusals say why, and when" grep -Eq \
+    "^safessh: f2b \\(server $IN\\): refused: .*; next attempt allowed at" \
+    "$T/err.10"
+check "fail2ban read both failures" wait_f2b 2
+eq "fail2ban: 2 failures counted" 2 "$(f2bfailed)"
+sleep 3		# a few more polls: nothing else is coming
+eq "fail2ban: the banned list stays empty" "" "$(banned)"
+eq "fail2ban: nothing was ever banned" 0 "$(totalbanned)"
+check "no ban rule in the namespace's iptables" sh -c \
+    "! timeout 30 env -u LD_PRELOAD ip netns exec '$NS' iptables -S |
+    grep -q -- '-s $OUT/32'"
+"$SAFESSH" --forget f2b 2>/dev/null
+sed -i "s|keys/wrong1|keys/right|" "$SAFESSH_CONFIG"
+c0=$(nconns)
+timeout 60 "$SAFESSH" f2b true 2>"$T/err"
+eq "after --forget, the right key: success" 0 $?
+eq "... with one connection" 1 $(($(nconns) - c0))
+
+t_done
