@@ -999,8 +999,15 @@ ssh_lines(struct report *r, const struct doctor *d, const struct gview *g)
 		    "the configuration it hands ssh (-F)\n");
 		if (!every)
 			continue;
+		if (g->idonly) {
+			/* A deliberate default key: ssh offers only it. */
+			fprintf(r->out, "      with IdentitiesOnly yes: plain "
+			    "ssh offers the listed files only\n");
+			continue;
+		}
 		problem(r, "%s:%ld: \"%s %s\" %s: plain ssh offers this key "
-		    "to every server, on top of the agent's keys",
+		    "to every server, along with every agent key "
+		    "(IdentitiesOnly is not set)",
 		    file, lineno, kw, value,
 		    *block != '\0' ? "is in a block for every host" :
 		    "comes before any Host line");

@@ -122,6 +122,19 @@ check "clean: no IdentityFile lines" grep -qF '  none (ssh uses its default' \
 out=$("$SAFESSH" --doctor 2>"$T/err")
 eq "clean setup, no host: exit 0" 0 "$?"
 
+# An IdentityFile in Host * with IdentitiesOnly yes is a deliberate
+# default key, not a problem.
+sed -i '4a\	IdentitiesOnly yes\n	IdentityFile ~/.ssh/id_ecdsa' \
+    "$HOME/.ssh/config"
+out=$("$SAFESSH" --doctor site 2>"$T/err")
+rc=$?
+eq "Host * IdentityFile with IdentitiesOnly: exit 0" 0 "$rc"
+check "Host * IdentityFile with IdentitiesOnly: named, line 6" \
+    grep -qF "$HOME/.ssh/config:6: IdentityFile ~/.ssh/id_ecdsa" <<<"$out"
+check "Host * IdentityFile with IdentitiesOnly: explained" \
+    grep -qF 'with IdentitiesOnly yes: plain ssh offers the listed' <<<"$out"
+sed -i '5,6d' "$HOME/.ssh/config"
+
 # A host for which safessh has no key at all is a problem, with a fix.
 mkdir "$T/away"
 mv "$HOME"/.ssh/id_* "$T/away/"
