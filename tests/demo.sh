@@ -27,13 +27,14 @@ if [ -t 1 ]; then
 	B=$(printf '\033[1m') G=$(printf '\033[32m') R=$(printf '\033[31m')
 	N=$(printf '\033[0m')
 else
-	B= G= R= N=
+	B='' G='' R='' N=''
 fi
 
 D=
 SSHD_PID=
 AGENT_PID=
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	trap '' INT TERM HUP	# a second Ctrl-C must not stop the clean-up
 	[ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null
@@ -106,8 +107,9 @@ logsize() {
 
 printf '%ssafessh demo%s: a throwaway sshd, an agent full of wrong keys, ' \
     "$B" "$N"
-printf 'and what\nplain ssh and safessh each do with them.  ' 
-printf 'Scratch directory: %s (=$DEMO)\n' "$D"
+printf 'and what\nplain ssh and safessh each do with them.  '
+# shellcheck disable=SC2016 # the name, not its value
+printf 'Scratch directory: %s (=%s)\n' "$D" '$DEMO'
 
 # ------------------------------------------------------------------ keys
 heading "Keys: one right key for the server, six wrong ones for the agent"
@@ -246,6 +248,7 @@ heading "A script retrying with a wrong key, $LOOPS times, through safessh"
 say "Each failed connection costs budget on the server (OpenSSH's" \
     "PerSourcePenalties, fail2ban, sshguard).  safessh keeps a ledger" \
     "and refuses the attempt that could trip a ban."
+# shellcheck disable=SC2016 # shown, not run
 printf '   %s$ for i in $(seq %d); do %s; done%s\n' "$B" "$LOOPS" \
     'safessh -F $DEMO/ssh_config -i $DEMO/keys/wrong1.key demo true' "$N"
 off=$(logsize)

@@ -4,6 +4,7 @@
 # authentication failures", safessh getting in with exactly one key, the
 # wrong-key loop refused with safessh's message, the --status table, and
 # nothing left behind (temporary directory, sshd, agent).
+# shellcheck source=tests/regress/lib.sh
 source "$(dirname "$0")/lib.sh"
 t_init demo
 
@@ -14,6 +15,10 @@ out=$(TMPDIR=$T O=$O bash "$TOP/tests/demo.sh" </dev/null 2>&1)
 rc=$?
 echo "$out" > "$T/demo.out"
 eq "demo exits 0" 0 "$rc"
+# No process whose command line names a demo directory of ours.
+nothing_left() {
+	! pgrep -f "$T/safessh-demo" >/dev/null
+}
 has() {
 	grep -qE -- "$1" <<<"$out"
 }
@@ -42,8 +47,7 @@ check "status row for the server" \
 check "ends with demo: ok" has '^demo: ok$'
 left=$(find "$T" -mindepth 1 -maxdepth 1 -name 'safessh-demo.*' | wc -l)
 eq "no temporary directory left" 0 "$left"
-check "no sshd of the demo left" \
-    eval '! pgrep -f "$T/safessh-demo" >/dev/null'
+check "no sshd of the demo left" nothing_left
 
 # Ctrl-C (SIGINT) part-way, early or late, still cleans up.
 for at in 0.4 1.5; do
@@ -52,8 +56,7 @@ for at in 0.4 1.5; do
 	eq "interrupted at ${at}s: temporary directory removed" 0 \
 	    "$(find "$T" -mindepth 1 -maxdepth 1 -name 'safessh-demo.*' |
 	    wc -l)"
-	check "interrupted at ${at}s: no sshd or agent left" \
-	    eval '! pgrep -f "$T/safessh-demo" >/dev/null'
+	check "interrupted at ${at}s: no sshd or agent left" nothing_left
 done
 
 t_done
