@@ -942,6 +942,36 @@ inlist(const char *path, char *const *list, size_t n)
 	return found;
 }
 
+/* What "ssh -G HOST" says: the key files and settings that apply. */
+static void
+gview_part(struct report *r, const char *host, const struct gview *g)
+{
+	char	*p, buf[PATH_MAX];
+	size_t	 i;
+
+	fprintf(r->out, "\nWhat ssh uses for %s (ssh -G %s)\n", host, host);
+	fprintf(r->out, "  IdentitiesOnly %s\n", g->idonly ? "yes" : "no");
+	if (g->agent[0] != '\0')
+		fprintf(r->out, "  IdentityAgent %s\n", g->agent);
+	for (i = 0; i < g->nids; i++) {
+		if ((p = idpath(g, g->ids[i])) == NULL)
+			continue;
+		fprintf(r->out, "  IdentityFile %s (%s%s)\n",
+		    tilde(g->ids[i], buf, sizeof(buf)),
+		    isfile(p) || isfile2(p, ".pub") ? "exists" : "missing",
+		    isfile2(p, "-cert.pub") ? ", with a -cert.pub" : "");
+		free(p);
+	}
+	for (i = 0; i < g->ncerts; i++) {
+		if ((p = idpath(g, g->certs[i])) == NULL)
+			continue;
+		fprintf(r->out, "  CertificateFile %s (%s)\n",
+		    tilde(g->certs[i], buf, sizeof(buf)),
+		    isfile(p) ? "exists" : "missing");
+		free(p);
+	}
+}
+
 /* The IdentityFile/CertificateFile lines safessh neutralises. */
 static void
 ssh_lines(struct report *r, const struct doctor *d, const struct gview *g)
@@ -1356,6 +1386,8 @@ doctor_report(const struct doctor *d, char **report, int *problems,
 	    d->host != NULL ? d->host : "");
 	agent_part(&r, &g, &ak, &nak, &used);
 	idfiles_part(&r, &def);
+	if (d->host != NULL)
+		gview_part(&r, d->host, &g);
 	ssh_lines(&r, d, &g);
 
 	if (d->host == NULL) {

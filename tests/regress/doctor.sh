@@ -54,6 +54,8 @@ check "names the IdentityFile line by file:line" \
 check "says it is in Host *" grep -qF 'in "Host *" (line 1)' <<<"$out"
 check "lists the id_* files present" \
     grep -qE '^  ~/.ssh/id_ed25519 +present' <<<"$out"
+check "ssh -G's IdentityFile for the host, with whether it exists" \
+    grep -qF 'IdentityFile ~/.ssh/id_ecdsa (exists)' <<<"$out"
 check "lists ssh's default order" \
     grep -qE 'ssh tries: id_rsa id_ecdsa id_ecdsa_sk id_ed25519' <<<"$out"
 
