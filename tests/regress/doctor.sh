@@ -78,16 +78,17 @@ check "fix: the Host * line" grep -qF 'remove line 5, or move it' <<<"$out"
 check "says problems were found" grep -qE '^[0-9]+ problems? found:' <<<"$out"
 check "ledger state shown" grep -qF 'state: ok' <<<"$out"
 
-# The counts are ssh's own: ssh -v lists every key it will try.
+# The counts are ssh's own: ssh -v lists every key it will try (a file
+# that does not exist is listed without a fingerprint and never sent).
 env ssh -v site true >/dev/null 2>"$T/plain.err" </dev/null
 rc=$?
 eq "plain ssh: its 'Will attempt key' count matches" "$plain" \
-    "$(grep -c 'Will attempt key:' "$T/plain.err")"
+    "$(grep -c 'Will attempt key: .* SHA256:' "$T/plain.err")"
 env ssh -v -i "$RIGHT" site true >/dev/null 2>"$T/plaini.err" </dev/null
 rc=$?
 eq "plain ssh -i right: exit 255" 255 "$rc"
 eq "plain ssh -i: its 'Will attempt key' count matches" "$plaini" \
-    "$(grep -c 'Will attempt key:' "$T/plaini.err")"
+    "$(grep -c 'Will attempt key: .* SHA256:' "$T/plaini.err")"
 check "plain ssh -i right: Too many authentication failures" \
     grep -q 'Too many authentication failures' "$T/plaini.err"
 before=$(t_offers)
@@ -151,6 +152,24 @@ check "no key: the fix is a [host] section with identity =" \
     grep -qzF "[host nokey.invalid]
          identity = ~/.ssh/site.key" <<<"$out"
 mv "$T/away"/* "$HOME/.ssh/"
+
+# A certificate beside a key is one more offer, as ssh auto-loads it.
+ssh-keygen -q -t ed25519 -N '' -f "$T/ca"
+ssh-keygen -q -s "$T/ca" -I test -n "$(id -un)" -V +1h \
+    "$HOME/.ssh/id_ed25519.pub"
+out=$("$SAFESSH" --doctor site 2>"$T/err")
+want="plain 'ssh site' offers 3 keys: 0 from the agent, 2 key files, "
+want+="1 certificate"
+check "certificate: counted" grep -qF "$want" <<<"$out"
+check "certificate: listed after its key" \
+    grep -qE '^ +3\. certificate beside the key +~/.ssh/id_ed25519-cert.pub$' \
+    <<<"$out"
+check "certificate: shown with the default files" \
+    grep -qF 'certificate -cert.pub beside it' <<<"$out"
+env ssh -v site true >/dev/null 2>"$T/cert.err" </dev/null
+eq "certificate: ssh -v's 'Will attempt key' count matches" 3 \
+    "$(grep -c 'Will attempt key: .* SHA256:' "$T/cert.err")"
+rm -f "$HOME/.ssh/id_ed25519-cert.pub"
 
 # IdentityFile tokens are expanded as ssh expands them (%h, %r, %d...).
 cat >> "$HOME/.ssh/config" <<CFG
