@@ -243,7 +243,7 @@ filter_file(struct scanctx *x, const char *path, int depth, char *copy,
     size_t copylen, char **cause)
 {
 	struct fbuf	 in = { NULL, 0, 0 }, out = { NULL, 0, 0 };
-	char		*line, *next, *s, *kw, *rest, lbuf[2048];
+	char		*line, *next, *s, *kw, *rest, lbuf[2048], num[32];
 	size_t		 n, lineno = 0;
 	uint64_t	 h;
 	struct stat	 st;
@@ -296,8 +296,8 @@ filter_file(struct scanctx *x, const char *path, int depth, char *copy,
 			if (fb_str(&x->removed, path) == -1 ||
 			    fb_str(&x->removed, ":") == -1)
 				goto out;
-			snprintf(lbuf, sizeof(lbuf), "%zu: ", lineno);
-			if (fb_str(&x->removed, lbuf) == -1 ||
+			snprintf(num, sizeof(num), "%zu: ", lineno);
+			if (fb_str(&x->removed, num) == -1 ||
 			    fb_add(&x->removed, kw, n) == -1 ||
 			    fb_str(&x->removed, "\n") == -1)
 				goto out;
