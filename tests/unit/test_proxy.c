@@ -548,7 +548,11 @@ static const struct bigcase bigcases[] = {
 	{ "pipes, splice",		K_PIPE,		1, NULL },
 	{ "pipes, read/write",		K_PIPE,		1,
 	    "SAFESSH_PROXY_NOSPLICE=1" },
+	{ "pipes, splice both ways",	K_PIPE,		1,
+	    "SAFESSH_PROXY_SPLICE=both" },
 	{ "socketpairs, splice",	K_SOCKPAIR,	1, NULL },
+	{ "socketpairs, splice both ways", K_SOCKPAIR,	1,
+	    "SAFESSH_PROXY_SPLICE=both" },
 	{ "socketpairs, unix server",	K_SOCKPAIR,	0, NULL },
 };
 
