@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 t_init proxy_relay
 t_keys
-t_sshd "Subsystem sftp internal-sftp"
+t_sshd
 
 PT=$TOP/$O/tests/regress/proxytool
 STANDIN=$TOP/tests/regress/standin.py
