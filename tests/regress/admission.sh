@@ -236,24 +236,39 @@ eq "wrong key, 20 in parallel: 18 refusal lines" 18 "$msgs"
 echo "# b. a burst of 40 over two aliases of one server"
 # burst DIR CMD...: 40 background calls, "CMD site-a"/"CMD site-b" (or
 # the alias given by $BURST_HOSTS), each waited for; ok = successes.
-burst() {
-	local dir=$1 i h p rc
+burst_start() {
+	local dir=$1 i h
 	shift
-	local pids=()
+	BPIDS=() BHOSTS=()
 	mkdir -p "$dir"
 	for i in $(seq 20); do
 		for h in $BURST_HOSTS; do
 			timeout 300 "$@" "$h" true >/dev/null \
-			    2>"$dir/err.$h.$i" &
-			pids+=("$!")
+			    2>"$dir/err.${#BPIDS[@]}" &
+			BPIDS+=("$!")
+			BHOSTS+=("$h")
 		done
 	done
-	bok=0
-	for p in "${pids[@]}"; do
-		wait "$p"
-		rc=$?
-		[ "$rc" = 0 ] && bok=$((bok + 1))
+}
+# burst_wait DIR: bok, b255, b75 = how many ended so; brefmsg = how many
+# of the 75s printed the refusal line.
+burst_wait() {
+	local k
+	bok=0 b255=0 b75=0 brefmsg=0
+	for k in "${!BPIDS[@]}"; do
+		wait "${BPIDS[$k]}"
+		case $? in
+		0)	bok=$((bok + 1)) ;;
+		255)	b255=$((b255 + 1)) ;;
+		75)	b75=$((b75 + 1))
+			refused "${BHOSTS[$k]}" "$1/err.$k" &&
+			    brefmsg=$((brefmsg + 1)) ;;
+		esac
 	done
+}
+burst() {
+	burst_start "$@"
+	burst_wait "$1"
 }
 now_ms() { date +%s%3N; }
 
@@ -333,6 +348,41 @@ check "burst against MaxStartups 10:30:100: at most 4 at once ($mx)" \
 eq "burst against MaxStartups 10:30:100: 40 ok in the ledger" 40 \
     "$(nout ok)"
 PORT=$PORT1
+
+# The documented worst case: the key revoked in the middle of a burst.
+# At most `parallel` proven attempts in flight fail together; after the
+# first failure nothing more is admitted on the key's proof.
+echo "# b. the key revoked in the middle of a burst"
+fresh b-revoke
+hosts > "$SAFESSH_CONFIG"
+l0=$(wc -l < "$SSHD_LOG")
+c0=$(t_conns)
+BURST_HOSTS="site-a site-b"
+burst_start "$T/b4" "$SAFESSH"
+for i in $(seq 600); do
+	[ "$(tail -n +"$((l0 + 1))" "$SSHD_LOG" |
+	    grep -c '^Accepted publickey')" -ge 6 ] && break
+	sleep 0.1
+done
+cp "$T/sshd/authorized_keys" "$T/authorized_keys.saved"
+: > "$T/sshd/authorized_keys"
+burst_wait "$T/b4"
+cp "$T/authorized_keys.saved" "$T/sshd/authorized_keys"
+nfail=$(tail -n +"$((l0 + 1))" "$SSHD_LOG" | grep -c '^Failed publickey')
+echo "# revoked mid-burst: $bok succeeded, $b255 failed, $b75 refused;" \
+    "sshd saw $nfail failed keys, $(($(t_conns) - c0)) connections"
+check "revoked mid-burst: the revocation landed mid-burst ($nfail failed)" \
+    test "$nfail" -ge 1
+check "revoked mid-burst: at most parallel (4) failed connections" \
+    test "$nfail" -le 4
+eq "revoked mid-burst: every call succeeded, failed or was refused" 40 \
+    $((bok + b255 + b75))
+eq "revoked mid-burst: each failure is one the server saw" "$nfail" "$b255"
+eq "revoked mid-burst: connections = successes + failures" \
+    $((bok + b255)) $(($(t_conns) - c0))
+eq "revoked mid-burst: each refusal printed the refusal line" "$b75" \
+    "$brefmsg"
+eq "revoked mid-burst: the ledger agrees (authfail)" "$b255" "$(nout authfail)"
 
 # ---------------------------------------------------------------- c.
 echo "# c. a close before the banner after a failure: ban signature"

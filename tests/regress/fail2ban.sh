@@ -8,7 +8,9 @@
 #   control: plain ssh with a wrong key, 10 times, is banned; after the
 #            ban even the right key cannot connect;
 #   safessh: the same loop stops after 2 failures (exit 75 for the rest)
-#            and fail2ban never bans; the right key then gets in.
+#            and fail2ban never bans; the right key then gets in;
+#   burst:   40 calls at once with the key revoked in the middle: at most
+#            4 failures reach sshd, and fail2ban still bans nothing.
 # Root only.
 . "$(dirname "$0")/lib.sh"
 t_init fail2ban
@@ -297,5 +299,47 @@ c0=$(nconns)
 timeout 60 "$SAFESSH" f2b true 2>"$T/err"
 eq "after --forget, the right key: success" 0 $?
 eq "... with one connection" 1 $(($(nconns) - c0))
+
+# ---------------------------------------------------- revoked mid-burst.
+# safessh.conf(5)'s worst case: the key revoked in the middle of a burst
+# of 40; at most parallel (4) proven attempts fail together, "one short
+# of fail2ban's default 5".
+echo "# safessh: a burst of 40, the key revoked in the middle"
+f2b_stop
+: > "$SSHD_LOG"
+check "fail2ban restarted for the burst" f2b_start
+"$SAFESSH" --forget f2b 2>/dev/null
+pids=()
+for i in $(seq 40); do
+	timeout 300 "$SAFESSH" f2b true >/dev/null 2>"$T/burst.$i" &
+	pids+=("$!")
+done
+for i in $(seq 600); do
+	[ "$(grep -c '^Accepted publickey' "$SSHD_LOG")" -ge 6 ] && break
+	sleep 0.1
+done
+: > "$T/sshd/authorized_keys"
+n0=0 n255=0 n75=0
+for p in "${pids[@]}"; do
+	wait "$p"
+	case $? in
+	0)	n0=$((n0 + 1)) ;;
+	255)	n255=$((n255 + 1)) ;;
+	75)	n75=$((n75 + 1)) ;;
+	esac
+done
+nfail=$(grep -c '^Failed publickey' "$SSHD_LOG")
+echo "# burst: $n0 succeeded, $n255 failed, $n75 refused;" \
+    "sshd saw $nfail failed keys"
+check "burst: the revocation landed mid-burst ($nfail failed)" \
+    test "$nfail" -ge 1
+check "burst: at most 4 failed connections" test "$nfail" -le 4
+eq "burst: every call succeeded, failed or was refused" 40 \
+    $((n0 + n255 + n75))
+check "fail2ban read the failures" wait_f2b "$nfail"
+sleep 3
+eq "burst: fail2ban counted only those failures" "$nfail" "$(f2bfailed)"
+eq "burst: fail2ban banned nothing" 0 "$(totalbanned)"
+eq "burst: the banned list is empty" "" "$(banned)"
 
 t_done
