@@ -651,6 +651,7 @@ check "nested --proxy after a failure: the reason is the line the proxy saw" \
     grep -q '^c .* ban signature (not allowed at this time)' "$T/ledger.txt"
 
 # ---------------------------------------------------------------- g.
+# (g comes before f, which stops sshd.)
 echo "# g. delay within max_delay; on_risk = refuse"
 fresh g
 cat > "$SAFESSH_CONFIG" <<EOF
