@@ -290,11 +290,14 @@ settle(struct job *j, struct ledger *lg, uint64_t id, enum rawout raw,
 	if (retry != NULL)
 		*retry = policy_retryable(raw, &h, now);
 	if (o == OUT_BAN) {
-		snprintf(why, sizeof(why), "ban signature (%s) at %lld",
+		char	at[16];
+
+		clockstr(now, at, sizeof(at));
+		snprintf(why, sizeof(why), "ban signature (%s) at %s",
 		    raw == RAW_NOTALLOWED ? "not allowed at this time" :
 		    raw == RAW_REFUSED ? "connection refused" :
 		    raw == RAW_TIMEOUT ? "connection timed out" :
-		    "closed before the banner", (long long)now);
+		    "closed before the banner", at);
 		if (ledger_cooldown(lg, now + j->hc.policy->cooldown, why,
 		    &cause) == -1) {
 			fprintf(stderr, "safessh: %s\n", cause);
@@ -1024,6 +1027,11 @@ status_row(const char *statedir, const char *server,
 	policy_decide(pol, &h, "", parallel, now, &d);
 	snprintf(pen, sizeof(pen), "%.0fs", policy_penalty(pol, &h, now));
 	strlcpy(next, "now", sizeof(next));
+	if (h.cooldown > now) {
+		/* A cooldown is said as such, whatever else binds. */
+		d.verdict = V_REFUSE;
+		d.until = h.cooldown > d.until ? h.cooldown : d.until;
+	}
 	switch (d.verdict) {
 	case V_ADMIT:
 		strlcpy(state, "ok", sizeof(state));
@@ -1038,9 +1046,14 @@ status_row(const char *statedir, const char *server,
 		break;
 	case V_REFUSE:
 		if (d.until) {
+			char	cd[16];
+
+			/* The cooldown's own end; NEXT is when all allow. */
+			clockstr(h.cooldown > now ? h.cooldown : d.until, cd,
+			    sizeof(cd));
 			clockstr(d.until, next, sizeof(next));
 			snprintf(state, sizeof(state), "%s until %s",
-			    h.cooldown > now ? "cooldown" : "refusing", next);
+			    h.cooldown > now ? "cooldown" : "refusing", cd);
 		} else {
 			strlcpy(state, "refusing", sizeof(state));
 			strlcpy(next, "after --forget", sizeof(next));

@@ -176,7 +176,14 @@ notallowed(const struct ln *l)
 	static const char	 bl[] = "banner line ";
 	size_t			 n = sizeof(na) - 1, i;
 
+	static const char	 px[] = "\": server said \"Not allowed at this "
+				    "time\"";
+
 	if (eq(l, na))
+		return 1;
+	/* safessh --proxy under the wrapper: "safessh: H: server said ..." */
+	if (l->n > sizeof(px) && memcmp(l->p, "safessh: ", 9) == 0 &&
+	    suffix(l, px + 1))
 		return 1;
 	if (!suffix(l, na) || l->n < n + 2)
 		return 0;

@@ -425,10 +425,9 @@ check "cooldown: site printed the refusal" refused site "$T/err.2"
 check "cooldown: site-b printed the refusal" refused site-b "$T/err.3"
 eq "cooldown: the stand-in saw no connection" 0 $(($(sconns CL) - s0))
 eq "cooldown: sshd saw no connection" 0 $(($(t_conns) - c0))
-# BUG: with the default policy the failure and the ban make 2 failures in
-# 30m, sshguard's refusal (30m) outlasts the cooldown (15m), and --status
-# reports "refusing until" with no word of the cooldown that is running
-# (the way out of which is --check).
+# With the default policy the failure and the ban make 2 failures in 30m,
+# so sshguard's refusal (30m) outlasts the cooldown (15m); --status must
+# still name the running cooldown (the way out of which is --check).
 check "--status site: cooldown until" sh -c \
     "'$SAFESSH' --status site | grep -Eq 'cooldown until [0-9]{2}:[0-9]{2}'"
 check "--forget site" "$SAFESSH" --forget site 2>/dev/null
@@ -641,11 +640,10 @@ eq "nested --proxy after a failure: 2 attempts in the ledger" 2 \
     "$(grep -c '^a ' "$(ledger)")"
 eq "nested --proxy after a failure: recorded as ban" 1 "$(nout ban)"
 check "nested --proxy after a failure: cooldown" cooling
-# BUG: the proxy prints 'safessh: HOST: server said "Not allowed at this
-# time"' for the wrapper to read (safessh.c, onproxy), but outcome.c's
-# notallowed() only matches a line ending in the bare phrase, so the
-# wrapper classifies the run as a close before the banner and the
-# cooldown's reason says "closed before the banner".
+# The proxy prints 'safessh: HOST: server said "Not allowed at this time"'
+# for the wrapper to read (safessh.c, onproxy); outcome.c must take it, so
+# that the cooldown's reason names it rather than "closed before the
+# banner".
 sed 's/%20/ /g' "$(ledger)" > "$T/ledger.txt"
 check "nested --proxy after a failure: the reason is the line the proxy saw" \
     grep -q '^c .* ban signature (not allowed at this time)' "$T/ledger.txt"

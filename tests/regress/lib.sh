@@ -90,7 +90,8 @@ t_keys() {
 t_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		# Below the kernel's range for outgoing ports (32768-).
+		p=$((20000 + RANDOM % 12000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return
