@@ -450,6 +450,13 @@ static const struct icase icases[] = {
 	    RAW_NOAUTH },
 	{ "not allowed, prefix",
 	    { "xNot allowed at this time" }, 255, 0, 0, RAW_NOAUTH },
+	{ "not allowed, said by safessh --proxy under the wrapper",
+	    { "safessh: h.example: server said \"Not allowed at this time\"",
+	      "Connection closed by UNKNOWN port 65535" }, 255, 0, 0,
+	    RAW_NOTALLOWED },
+	{ "not allowed, quoted but not by safessh",
+	    { "motd: server said \"Not allowed at this time\"" }, 255, 0, 0,
+	    RAW_NOAUTH },
 
 	/* connect level */
 	{ "refused", { "ssh: connect to host h port 22: Connection refused" },
