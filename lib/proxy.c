@@ -286,6 +286,9 @@ struct obs {
 	int		 banner;
 	struct side	 s, c;		/* server, client */
 	size_t		 msize;		/* smallest server packet; 0: unknown */
+	size_t		 block;		/* cipher block size */
+	size_t		 r1;		/* one packet's size modulo block */
+	int		 counts;	/* r1 tells one packet from two */
 	int		 last;		/* 'c' or 's': who spoke last (crypt) */
 	int		 turn;		/* encrypted client turns */
 	size_t		 reply[OBS_MAXTURN + 1]; /* server reply per turn */
@@ -481,6 +484,16 @@ obs_negotiate(struct obs *o)
 	if (pad < 4)
 		pad += ci->block;
 	o->msize = len + pad + tail;
+	/*
+	 * Every packet is aad + k * block + tail bytes long, so its size
+	 * modulo the block size is r1 = (aad + tail) % block, and two
+	 * packets leave 2 * r1: when r1 is not 0 (chacha20-poly1305, GCM,
+	 * the -etm MACs) a read's size says whether it holds one packet
+	 * or two.
+	 */
+	o->block = ci->block;
+	o->r1 = (aad + tail) % ci->block;
+	o->counts = o->r1 != 0;
 	if (o->trace != NULL)
 		fprintf(o->trace, "cipher %s%s%s%s min %zu\n", enc,
 		    ci->tag ? "" : " mac ", ci->tag ? "" : mac,
@@ -578,15 +591,38 @@ obs_plain(struct obs *o, struct side *sd, const unsigned char *p, size_t n)
 	return i;
 }
 
+/* Reply j came in one read of one packet, not one a failure repeats. */
+static int
+obs_pkok(const struct obs *o, int j)
+{
+	size_t	r = o->reply[j];
+	int	i;
+
+	if (j < 3 || o->nreads[j] != 1 || r % o->block != o->r1)
+		return 0;
+	/* The reply to "none", when it is one packet, is the failure. */
+	if (o->nreads[2] == 1 && o->reply[2] % o->block == o->r1)
+		return r != o->reply[2];
+	for (i = 3; i < j; i++)
+		if (o->reply[i] == r)
+			return 0;
+	return 1;
+}
+
 /*
  * Encrypted bytes, in arrival order.  A client turn is a run of client
  * reads; a server reply the run of server reads after it.  SUCCESS is
- * recognised when the first read of a reply is exactly the smallest
- * packet (see the top of the file).
+ * recognised (see the top of the file) when the first read of a reply
+ * is exactly the smallest packet, or when it holds two or more packets
+ * and answers the request that followed a one-packet reply which a
+ * failure does not explain (PK_OK): SUCCESS with what sshd sends right
+ * after it (OpenSSH 10's hostkeys-00 notice) in one read.
  */
 static void
 obs_crypt(struct obs *o, int who, size_t n)
 {
+	int	t = o->turn;
+
 	if (n == 0 || o->done)
 		return;
 	if (who == 'c') {
@@ -601,7 +637,9 @@ obs_crypt(struct obs *o, int who, size_t n)
 		o->last = 's';
 		o->reply[o->turn] = 0;
 		o->nreads[o->turn] = 0;
-		if (o->turn >= 1 && o->msize != 0 && n == o->msize) {
+		if (t >= 1 && o->msize != 0 && (n == o->msize ||
+		    (o->counts && t >= 4 && n >= 2 * o->msize &&
+		    n % o->block != o->r1 && obs_pkok(o, t - 1)))) {
 			obs_tell(o, PEV_AUTHED);
 			obs_stop(o, "authed");
 		}
