@@ -3,66 +3,91 @@
  * between ssh (our stdin/stdout) and the socket, watching what the
  * server's traffic reveals about the attempt.
  *
- * What the relay can see (measured; see also SPEC "What the proxy can
- * see").  Before the server's banner it sees plain lines: "SSH-..." is
- * the banner, "Not allowed at this time" is OpenSSH's (>= 9.8)
- * PerSourcePenalties refusal, and a close or reset before either is a
- * drop.  Up to and including NEWKEYS the binary packets are plain too,
- * so both KEXINITs are parsed and the server-to-client cipher, MAC and
- * compression are negotiated here exactly as ssh does.  After NEWKEYS
- * only sizes and order remain.  Two facts make those enough:
+ * What the relay can see.  Before the server's banner, plain lines:
+ * "SSH-..." is the banner, "Not allowed at this time" is OpenSSH's
+ * (>= 9.8) PerSourcePenalties refusal, and a close or reset before
+ * either is a drop.  Up to and including NEWKEYS the binary packets are
+ * plain too, so both KEXINITs are parsed and the server-to-client
+ * cipher, MAC and compression negotiated here exactly as ssh does.
+ * After NEWKEYS only sizes and order remain, and three facts make them
+ * enough:
  *
- *  - During user authentication the client and the server take turns:
- *    the client sends one request and waits for the reply, and sshd
- *    flushes each USERAUTH_SUCCESS/FAILURE/PK_OK on its own
- *    (ssh_packet_write_wait).  So "the server's bytes since the
- *    client last spoke" is one reply.
+ *  - During user authentication client and server take turns: the
+ *    client sends a request and waits for the reply, and sshd flushes
+ *    each USERAUTH_SUCCESS/FAILURE/PK_OK at once (ssh_packet_write_wait).
+ *    So "the server's bytes since the client last spoke" is one reply.
  *  - USERAUTH_SUCCESS has a one-byte payload, so it is the smallest
- *    packet the negotiated cipher can produce: M = 28 bytes for
- *    chacha20-poly1305, 36 for AES-GCM, 48 for aes256-ctr with
- *    hmac-sha2-256, 52 with hmac-sha2-256-etm.  No other message the
- *    server sends before authentication is that small (SERVICE_ACCEPT
- *    carries "ssh-userauth", FAILURE a method list, PK_OK a key).
+ *    packet the cipher can produce: M = 28 bytes for chacha20-poly1305,
+ *    36 for AES-GCM, 52 for aes256-ctr with hmac-sha2-256-etm, 48 with
+ *    hmac-sha2-256.  Nothing else sshd sends before authentication is
+ *    that small (SERVICE_ACCEPT carries "ssh-userauth", FAILURE a
+ *    method list, PK_OK a key).
+ *  - Every packet is aad + k * block + tail bytes, so with
+ *    chacha20-poly1305, GCM or an -etm MAC (aad 4) a read's size modulo
+ *    the block size tells one packet from two.  OpenSSH 10 sends its
+ *    hostkeys-00 notice right after SUCCESS, and under load both arrive
+ *    in one read (measured: 26 of 40 parallel logins to a 10.5 sshd
+ *    read "s456" = 28 + 428, not "s28").
  *
- * Hence the rules:
+ * The rules, counting encrypted client turns (1 SERVICE_REQUEST,
+ * 2 the "none" probe, 3 the first key):
  *
- *  PEV_AUTHED   the first read of a server reply in the encrypted phase
- *               is exactly M bytes.  A reply that coalesced SUCCESS with
- *               what follows it (the hostkeys-00 notice) is not
- *               recognised: we then report nothing, never a guess.
- *  PEV_AUTHFAIL the client made at least one authentication request
- *               after its "none" probe (encrypted client turn 3 or
- *               later: 1 is SERVICE_REQUEST, 2 is "none"), no SUCCESS
- *               was seen, the server's last reply was a single packet
- *               the size of a FAILURE seen earlier or smaller than the
- *               reply to "none" (which may carry EXT_INFO or a banner
- *               before its FAILURE), at most OBS_MAXFAILTURN client
- *               turns happened (a session would take more), and then
- *               the client closed.  sshd counts exactly such a
- *               connection as an authentication failure (its child
- *               exits EXIT_AUTH_ATTEMPTED once a key was queried).
+ *  PEV_AUTHED   the first read of a server reply is exactly M; or, at
+ *               turn 4 or later, it holds two or more packets and the
+ *               previous reply was a single packet in a single read that
+ *               a failure does not explain (not the size of the one-packet
+ *               reply to "none", nor of a later reply): PK_OK, then
+ *               SUCCESS and what follows it.  With aes-ctr and a non-etm
+ *               MAC only the first form applies.
+ *  PEV_AUTHFAIL no SUCCESS seen; the client made a request after its
+ *               "none" probe (turn 3 or later, at most OBS_MAXFAILTURN:
+ *               a session would take more); the server's last reply was
+ *               a single read the size of an earlier failure, or smaller
+ *               than the reply to "none" (which carries EXT_INFO before
+ *               its FAILURE when both ends are OpenSSH >= 9.6, so the
+ *               SPEC's "same size as the first failure" alone would miss
+ *               it: measured s304 then s44); and then the client closed
+ *               (EOF on in, or SIGHUP).  sshd counts such a connection
+ *               as a failed authentication (EXIT_AUTH_ATTEMPTED).
  *
- * Measured with Debian's OpenSSH 9.2p1 client and sshd (and OpenSSH
- * 10.x portable built from source), SAFESSH_PROXY_TRACE=file logging
- * the size of every read ("c" client to server, "s" server to client,
- * encrypted phase, user "root", ed25519 key):
+ * A key that is accepted (PK_OK) but never signed, e.g. a passphrase
+ * key under BatchMode, ends with neither event, though sshd counts it as
+ * attempted.  Nothing is claimed with unknown ciphers or "zlib"
+ * compression (zlib@openssh.com starts after authentication: fine).
  *
- *   cipher / MAC                        none probe  query  ok/rej   sign  ok
- *   chacha20-poly1305                   c68 s44     c140   s100/s44 c308  s28
- *   aes128-gcm                          c84 s52     c148   s116/s52 c308  s36
- *   aes256-ctr hmac-sha2-256-etm        c100 s68    c164   s132/s68 c324  s52
- *   aes256-ctr hmac-sha2-256            c96 s64     c160   s128/s64 c320  s48
+ * Measured (SAFESSH_PROXY_TRACE), bytes per read in the encrypted
+ * phase, user root, ed25519 key, OpenSSH 9.2p1 client, Debian's 9.2p1
+ * sshd and OpenSSH 10.5p1's alike:
  *
- * (rsa keys change the query/PK_OK/signature sizes, not the rule).  The
- * table in the comment of obs_crypt() and the regress test
- * proxy_relay.sh check these again on every run.
+ *   cipher, MAC        service  none     query  PK_OK/no   sign  SUCCESS
+ *   chacha20-poly1305  c44 s44  c60 s44  c140   s100/s44   c308  s28
+ *   aes128-gcm         c52 s52  c68 s52  c148   s100/s52   c308  s36
+ *   aes256-ctr, etm    c68 s68  c84 s68  c164   s116/s68   c324  s52
+ *   aes256-ctr, hmac   c64 s64  c80 s64  c160   s112/s64   c320  s48
  *
- * Throughput: once the observation is over (authenticated, or nothing
- * more to learn), each direction moves bytes with splice(2) through a
- * private pipe, so they never enter user space; where splice does not
- * apply (EINVAL: a terminal, an O_APPEND file) it falls back to
- * read/write.  OpenSSH hands a ProxyCommand two pipes (sshconnect.c,
- * ssh_proxy_connect); sockets work as well.
+ * (etm: hmac-sha2-256-etm@openssh.com; hmac: hmac-sha2-256.  rsa-3072
+ * changes the query to c500/c500/c516/c512, PK_OK to s460/s468/s484/
+ * s480 and the signature to c988/c996/c1012/c1008.)
+ *
+ * With an OpenSSH 10.5 client against the 10.5 sshd the reply to
+ * "none" grows by EXT_INFO (chacha: s304, gcm: s312, etm: s344, hmac:
+ * s336) and SUCCESS may come as s456; the rules above hold for all of
+ * these (tests/unit/test_proxy.c replays them; tests/regress/
+ * proxy_relay.sh checks them against the installed sshd every run).
+ * A 10.5 sshd with PerSourcePenalties answered the third connection
+ * after a failure with "Not allowed at this time": PEV_NOTALLOWED.
+ *
+ * Moving bytes.  OpenSSH hands a ProxyCommand two pipes (sshconnect.c,
+ * ssh_proxy_connect); sockets work too.  While observing, both
+ * directions use read/write.  Afterwards the server-to-ssh direction
+ * moves with splice(2): straight into out when it is a pipe, else
+ * through a private pipe (EINVAL, e.g. a terminal or an O_APPEND file,
+ * falls back to read/write).  ssh-to-server stays read/write: on Linux
+ * 6.18, splicing into the TCP socket cost over twice the CPU of
+ * write(2) (1 GiB over loopback, median of 10: 0.72 s vs 0.30 s, and
+ * no better straight from ssh's pipe), while splicing from the socket
+ * into a pipe was a little cheaper than read(2) (0.53 s vs 0.58 s).
+ * SAFESSH_PROXY_SPLICE=both splices both ways, to measure elsewhere.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -525,7 +550,8 @@ obs_plain(struct obs *o, struct side *sd, const unsigned char *p, size_t n)
 				continue;
 			if (sd == &o->s)
 				obs_line(o, sd->line, sd->linelen);
-			if (sd->linelen >= 4 && memcmp(sd->line, "SSH-", 4) == 0)
+			if (sd->linelen >= 4 &&
+			    memcmp(sd->line, "SSH-", 4) == 0)
 				sd->state = SIDE_PKT;
 			sd->linelen = 0;
 			continue;
@@ -734,7 +760,7 @@ struct dir {
 	size_t		 count;		/* bytes held in pipe or buffer */
 	int		 splice;	/* moving with splice now */
 	int		 direct;	/* splice src to dst: one is a pipe */
-	int		 blocked;	/* direct: dst was full, await POLLOUT */
+	int		 blocked;	/* direct: dst full, await POLLOUT */
 	int		 srcfifo, dstfifo;
 	int		 cansplice;	/* may splice once observing is over */
 	int		 eof;		/* src ended */
@@ -1182,9 +1208,10 @@ relay_loop(int sock, struct dir *up, struct dir *down, struct obs *o,
  * enum proxyev at most once, PEV_CLOSED last.  SIGPIPE is ignored while
  * relaying; SIGHUP (what ssh sends its ProxyCommand as it exits) ends
  * the relay as if in and out had closed: the events are still reported
- * and the function returns 0, and the caller should then finish up
- * promptly (ssh does not wait for it).  Returns 0 when the connection ended (even by a reset), or
- * -1 with *cause for a local error (the caller closes sock).
+ * and the function returns 0; the caller should then finish promptly
+ * (ssh does not wait for it).  Returns 0 when the connection ended
+ * (even by a reset), or -1 with *cause for a local error (the caller
+ * closes sock).
  *
  * SAFESSH_PROXY_TRACE=file appends the size of each read and each
  * event to file (debugging; the file is created 0600, never followed
