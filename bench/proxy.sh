@@ -32,7 +32,7 @@ PORT=$(t_port)
 socat -u -b 1048576 "TCP-LISTEN:$PORT,reuseaddr,fork,bind=127.0.0.1" \
     OPEN:/dev/null &
 _pids+=("$!")
-for i in $(seq 100); do
+for _ in $(seq 100); do
 	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
 	sleep 0.05
 done
@@ -45,7 +45,8 @@ fi
 cmdline() {
 	case $1 in
 	proxytool)	echo "$PT 127.0.0.1 $PORT 5" ;;
-	proxytool-rw)	echo "env SAFESSH_PROXY_NOSPLICE=1 $PT 127.0.0.1 $PORT 5" ;;
+	proxytool-rw)
+		echo "env SAFESSH_PROXY_NOSPLICE=1 $PT 127.0.0.1 $PORT 5" ;;
 	proxytool-splice)
 		echo "env SAFESSH_PROXY_SPLICE=both $PT 127.0.0.1 $PORT 5" ;;
 	safessh-proxy)	echo "$SAFESSH --proxy 127.0.0.1 $PORT" ;;
@@ -55,7 +56,7 @@ cmdline() {
 }
 
 : > "$T/results"
-for r in $(seq "$RUNS"); do
+for _ in $(seq "$RUNS"); do
 	for tool in "${tools[@]}"; do
 		# shellcheck disable=SC2046
 		dd if=/dev/zero bs=1M count=$((SIZE / 1048576)) \
@@ -84,7 +85,7 @@ for t in tools:
                   statistics.median(c for _, c in runs[t]))
 print("%d runs each, %.2f GiB per run, medians" % (
     len(runs.get(tools[0], [])), gib))
-print("%-14s %8s %9s %11s %9s %9s" % ("tool", "seconds", "MiB/s",
+print("%-17s %8s %9s %11s %10s %9s" % ("tool", "seconds", "MiB/s",
       "CPU s/GiB", "time/socat", "CPU/socat"))
 base = med.get("socat")
 for t in tools:
@@ -92,7 +93,11 @@ for t in tools:
         continue
     w, c = med[t]
     mibs = size / 2**20 / w if w > 0 else float("inf")
-    rt = "%9.2f" % (w / base[0]) if base and base[0] > 0 else "%9s" % "-"
-    rc = "%9.2f" % (c / base[1]) if base and base[1] > 0 else "%9s" % "-"
-    print("%-14s %8.2f %9.0f %11.3f %s %s" % (t, w, mibs, c / gib, rt, rc))
+    rt = rc = "-"
+    if base and base[0] > 0:
+        rt = "%.2f" % (w / base[0])
+    if base and base[1] > 0:
+        rc = "%.2f" % (c / base[1])
+    print("%-17s %8.2f %9.0f %11.3f %10s %9s" % (t, w, mibs, c / gib,
+                                                rt, rc))
 PY

@@ -122,12 +122,11 @@ run_transfers proxytool "$PT %h %p 5"
 # --- stand-in servers -----------------------------------------------------
 # standin MODE: start it, set SPORT; stopped at exit by PID.
 standin() {
-	local i
 	: > "$T/standin.port"
 	python3 "$STANDIN" "$1" --log "$T/standin.log" > "$T/standin.port" &
 	_pids+=("$!")
 	STANDIN_PID=$!
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -s "$T/standin.port" ] && break
 		sleep 0.05
 	done
@@ -177,7 +176,7 @@ standin sink
 head -c 3000000 /dev/zero | "$PT" 127.0.0.1 "$SPORT" 5 > /dev/null \
     2>"$T/err"
 eq "standin sink: proxytool exit 0" 0 "$?"
-for i in $(seq 50); do
+for _ in $(seq 50); do
 	grep -q '^bytes' "$T/standin.log" && break
 	sleep 0.1
 done
