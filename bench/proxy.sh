@@ -8,6 +8,7 @@
 #   safessh --proxy (when the binary has it), socat, nc -N.
 # Measures wall and CPU time of the tool alone (/usr/bin/time) and prints
 # the medians: seconds, MiB/s, CPU seconds per GiB, ratios vs socat.
+# shellcheck source=tests/regress/lib.sh
 . "$(dirname "$0")/../tests/regress/lib.sh"
 need=()
 command -v socat >/dev/null || need+=(socat)
@@ -17,9 +18,11 @@ if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		apt-get install -y -q "${need[@]}" >/dev/null 2>&1
 	fi
-	command -v socat >/dev/null && [ -x /usr/bin/time ] || {
+	if ! command -v socat >/dev/null || [ ! -x /usr/bin/time ]; then
 		echo "bench: needs socat and GNU time (apt-get install" \
-		    "${need[*]})"; exit 1; }
+		    "${need[*]})"
+		exit 1
+	fi
 fi
 t_init bench-proxy
 RUNS=${RUNS:-3}

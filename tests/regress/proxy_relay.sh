@@ -4,9 +4,11 @@
 # when the binary has it): commands, half-close, 20 MB through cat, scp
 # and rsync of 50 MB, the events it reports for good and wrong keys, and
 # against stand-in servers that close, reset, refuse or stay silent.
+# shellcheck source=tests/regress/lib.sh
 . "$(dirname "$0")/lib.sh"
 t_init proxy_relay
 t_keys
+# shellcheck disable=SC2119 # no extra sshd_config lines
 t_sshd
 
 PT=$TOP/$O/tests/regress/proxytool
@@ -21,8 +23,7 @@ KOPTS=(-o IdentitiesOnly=yes -o IdentityAgent=none -o ConnectTimeout=10)
 # The events a ProxyCommand printed to ssh's stderr, on one line.  ssh
 # does not wait for its ProxyCommand, so wait for "closed" a moment.
 events() {
-	local i
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		grep -q 'event closed' "$1" && break
 		sleep 0.1
 	done
@@ -86,6 +87,7 @@ mkfile "$T/f50" 52428800
 # --- events from real sshd traffic, several ciphers ----------------------
 for c in chacha20-poly1305@openssh.com aes128-gcm@openssh.com \
     "aes256-ctr hmac-sha2-256-etm@openssh.com" "aes256-ctr hmac-sha2-256"; do
+	# shellcheck disable=SC2086 # split "cipher mac"
 	set -- $c
 	copts=(-o "Ciphers=$1")
 	[ -n "${2:-}" ] && copts+=(-o "MACs=$2")
