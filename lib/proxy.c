@@ -119,6 +119,25 @@
 #define OBS_MAXTURN	12		/* encrypted client turns observed */
 #define OBS_MAXFAILTURN	6		/* a failure closes by this turn */
 
+/*
+ * splice(2) is Linux's; elsewhere every direction uses read/write (the
+ * stub only keeps the code in one piece).  ppoll(2) and pipe2(2) are in
+ * the BSDs too.
+ */
+#ifndef __linux__
+#define SPLICE_F_MOVE		0
+#define SPLICE_F_NONBLOCK	0
+static ssize_t
+splice(int in, off_t *inoff, int out, off_t *outoff, size_t len, unsigned fl)
+{
+	errno = EINVAL;
+	return -1;
+}
+#endif
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL		0	/* SIGPIPE is ignored while relaying */
+#endif
+
 #define MSG_KEXINIT	20
 #define MSG_NEWKEYS	21
 
@@ -823,10 +842,13 @@ dir_try_splice(struct dir *d)
 			d->cansplice = 0;
 			return;
 		}
+		sz = 65536;
+#ifdef F_SETPIPE_SZ
 		/* A bigger pipe means fewer calls; the default is fine too. */
 		(void)fcntl(d->p[1], F_SETPIPE_SZ, PIPEBUF);
 		if ((sz = fcntl(d->p[1], F_GETPIPE_SZ)) <= 0)
 			sz = 65536;
+#endif
 		d->pcap = sz;
 	}
 	d->splice = 1;
@@ -1246,6 +1268,9 @@ proxy_relay(int sock, int in, int out, proxy_cb *cb, void *arg,
 	}
 	ns = getenv("SAFESSH_PROXY_NOSPLICE");
 	cansplice = ns == NULL || *ns == '\0' || strcmp(ns, "0") == 0;
+#ifndef __linux__
+	cansplice = 0;
+#endif
 	/* Splicing into the TCP socket measured slower: see the top. */
 	sp = getenv("SAFESSH_PROXY_SPLICE");
 	upsplice = cansplice && sp != NULL && strcmp(sp, "both") == 0;

@@ -902,7 +902,7 @@ test_auth(void **state)
 		pass(r.in, r.peer, pkt, n);
 		n = kexinit(pkt, c->senc, c->smac, c->scomp);
 		pass(r.peer, r.out, pkt, n);
-		memset(buf, 0, 40);
+		memset(buf, 0, 400);
 		buf[0] = 30;
 		n = packet(pkt, buf, 37);		/* ECDH_INIT */
 		pass(r.in, r.peer, pkt, n);
