@@ -21,7 +21,8 @@
 #   4. stand-in, every 10th caller has a wrong key and fails
 #      authentication: the default policy must stop the failures at its
 #      budget (2), whatever the interleaving
-#   5. the real sshd, the right key (LOAD_SSHD_N invocations)
+#   5. the real sshd, the right key (LOAD_SSHD_N invocations); then the
+#      same number of plain ssh at once, as a baseline (informational)
 # Each prints one "load:" line; tests/README.md quotes them.
 . "$(dirname "$0")/lib.sh"
 t_init load
@@ -246,5 +247,23 @@ drops=$(grep -c 'MaxStartups\|drop connection' "$SSHD_LOG")
 eq "sshd: no MaxStartups drops" 0 "$drops"
 N_=$NS
 summary "real sshd, parallel=64" ", $drops MaxStartups drops"
+
+# The baseline (informational): the same number of plain ssh at once.
+pids=()
+t0=${EPOCHREALTIME/[.,]/}
+for ((i = 0; i < NS; i++)); do
+	env -u LD_PRELOAD "$REAL_SSH" -F /dev/null "${SSHOPTS[@]}" \
+	    -o IdentitiesOnly=yes -o IdentityAgent=none -i "$K" -p "$PORT" \
+	    127.0.0.1 true </dev/null >/dev/null 2>&1 &
+	pids+=($!)
+done
+okn=0
+for p in "${pids[@]}"; do
+	wait "$p" && okn=$((okn + 1))
+done
+t1=${EPOCHREALTIME/[.,]/}
+ELAPSED=$(((t1 - t0) / 1000))
+echo "load: plain ssh (baseline): $NS at once, $okn succeeded," \
+    "$((NS - okn)) failed, wall $((ELAPSED / 1000)).$((ELAPSED % 1000 / 100)) s"
 
 t_done
