@@ -1222,6 +1222,8 @@ mode_proxy(int argc, char **argv)
 			raw = RAW_OK;
 		else if (px.authfail)
 			raw = RAW_AUTHFAIL;
+		else if (!px.banner)
+			raw = RAW_TIMEOUT;	/* ssh gave up before a banner */
 		else
 			raw = RAW_NOAUTH;
 		settle(&j, lg, px.id, raw, NULL);
