@@ -27,8 +27,8 @@ for name in "$@"; do
 	    "$B/fuzz-$name.log" | tail -1)
 	cov=$(grep -o 'cov: [0-9]*' "$B/fuzz-$name.log" | tail -1)
 	ft=$(grep -o 'ft: [0-9]*' "$B/fuzz-$name.log" | tail -1)
-	corp=$(ls "$B/corpus/$name" | wc -l)
-	crashes=$(ls "$B/crashes" | grep -c "^$name-")
+	corp=$(find "$B/corpus/$name" -type f | wc -l)
+	crashes=$(find "$B/crashes" -name "$name-*" | wc -l)
 	echo "fuzz: $name: ${runs:-0} runs (${secs:-0}/s) in ${FUZZTIME} s," \
 	    "${cov:-cov: ?}, ${ft:-ft: ?}, corpus $corp, crashes $crashes"
 	if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then

@@ -31,9 +31,10 @@ cleanup() {
 		umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
 	fi
 	# Stand-ins orphaned by a killed safessh: their PIDs are in the log.
-	for p in $(awk '$1 == "run" { print $3 }' "$STAND_LOG" 2>/dev/null); do
+	awk '$1 == "run" { print $3 }' "$STAND_LOG" 2>/dev/null |
+	    while read -r p; do
 		kill "$p" 2>/dev/null
-	done
+	    done
 	t_cleanup
 }
 trap cleanup EXIT
@@ -149,7 +150,7 @@ window = 1m
 EOF
 : > "$STAND_LOG"
 killed=0
-for i in $(seq 60); do
+for _ in $(seq 60); do
 	STAND_SLEEP=0.$((RANDOM % 3)) "$SAFESSH" "${S[@]}" 127.0.0.1 true \
 	    2>/dev/null &
 	pid=$!
@@ -163,10 +164,9 @@ check "SIGKILL loop: safessh was killed mid-run ($killed of 60 times)" \
     test "$killed" -gt 10
 check "SIGKILL loop: the ledger parses" ledger_ok
 missing=0
-for id in $(sed -n 's/.* --authed 127\.0\.0\.1 \([0-9]*\) .*/\1/p' \
-    "$STAND_LOG"); do
+while read -r id; do
 	grep -q "^a $id " "$L" || missing=$((missing + 1))
-done
+done < <(sed -n 's/.* --authed 127\.0\.0\.1 \([0-9]*\) .*/\1/p' "$STAND_LOG")
 runs=$(grep -c '^run ' "$STAND_LOG")
 eq "SIGKILL loop: every one of $runs ssh runs was recorded first" 0 \
     "$missing"
@@ -201,7 +201,7 @@ if [ -n "$FT" ]; then
 	y=$(at +365d date +%Y)
 	eq "clock: libfaketime moves the clock (a year ahead: $y)" \
 	    $(($(date +%Y) + 1)) "$y"
-	for i in 1 2; do
+	for _ in 1 2; do
 		STAND_STATUS=255 \
 		    STAND_STDERR='u@127.0.0.1: Permission denied (publickey).\r\n' \
 		    "$SAFESSH" "${S[@]}" 127.0.0.1 true 2>/dev/null
@@ -236,7 +236,7 @@ if [ -n "$FT" ]; then
 	: > "$STAND_LOG"
 	STAND_SLEEP=3 "$SAFESSH" "${S[@]}" 127.0.0.1 true 2>/dev/null &
 	pid=$!
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		grep -q '^run ' "$STAND_LOG" && break
 		sleep 0.05
 	done

@@ -11,6 +11,7 @@
 # call).  Most rows are refused before even "ssh -G" is asked about the
 # destination; rows marked "probe" may have asked it (it connects to
 # nothing), never more.
+# shellcheck disable=SC2016 # the $(...) and backquotes are the input
 . "$(dirname "$0")/lib.sh"
 t_init hostile
 STAND=$TOP/tests/regress/stand_ssh.sh
@@ -29,7 +30,7 @@ conf() {
 
 # row [probe] [rc=N] DESC WANT ARGS...: run safessh ARGS; check the row.
 row() {
-	local probe=0 want_rc=255 desc want rc line calls
+	local probe=0 want_rc=255 desc want rc line
 	[ "$1" = probe ] && { probe=1; shift; }
 	case $1 in rc=*) want_rc=${1#rc=}; shift ;; esac
 	desc=$1 want=$2
@@ -299,24 +300,24 @@ mkdir -m 700 "$T/s2"
 ln -s "$T/elsewhere" "$T/s2/servers"
 SD=$T/s2 row "state: servers/ is a symbolic link" \
     "safessh: $T/s2/servers: refusing: a symbolic link" -i "$K" h
-mkdir -p -m 700 "$T/s3/servers"
+mkdir -m 700 "$T/s3" "$T/s3/servers"
 chmod 777 "$T/s3/servers"
 SD=$T/s3 row "state: servers/ world-writable" \
     "safessh: $T/s3/servers: refusing: group or world writable (mode 0777)" \
     -i "$K" h
-mkdir -p -m 700 "$T/s4/servers"
+mkdir -m 700 "$T/s4" "$T/s4/servers"
 ln -s /etc/passwd "$T/s4/servers/h"
 SD=$T/s4 row probe "state: a ledger that is a symbolic link" \
     "safessh: $T/s4/servers/h: refusing: a symbolic link" -i "$K" h
 check "state: the symlink's target is untouched" \
     grep -q '^root:' /etc/passwd
-mkdir -p -m 700 "$T/s5/servers"
+mkdir -m 700 "$T/s5" "$T/s5/servers"
 printf 'safessh-ledger 1 h\n' > "$T/s5/servers/h"
 chmod 666 "$T/s5/servers/h"
 SD=$T/s5 row probe "state: a world-writable ledger" \
     "safessh: $T/s5/servers/h: refusing: group or world writable (mode 0666)" \
     -i "$K" h
-mkdir -p -m 700 "$T/s6/servers"
+mkdir -m 700 "$T/s6" "$T/s6/servers"
 printf 'safessh-ledger 1 h\na 1 1 1 0 h w\n\0\n' > "$T/s6/servers/h"
 chmod 600 "$T/s6/servers/h"
 cp "$T/s6/servers/h" "$T/s6.before"
@@ -325,7 +326,7 @@ SD=$T/s6 row probe rc=75 "state: a ledger with a NUL byte" \
     -i "$K" h
 check "state: the damaged ledger is byte-identical afterwards" \
     cmp -s "$T/s6/servers/h" "$T/s6.before"
-mkdir -p -m 700 "$T/s7/servers/h"
+mkdir -m 700 "$T/s7" "$T/s7/servers" "$T/s7/servers/h"
 SD=$T/s7 row probe "state: the ledger is a directory" \
     "safessh: $T/s7/servers/h: Is a directory" -i "$K" h
 
