@@ -738,9 +738,12 @@ mode_wrap(int argc, char **argv, int check)
 
 		reuse_nonce(nonce, sizeof(nonce));
 		if (share_argv(&j, nonce, &av) == 0) {
+			/* Lets the guard end this ssh quietly (mode_muxlost). */
+			setenv("SAFESSH_MUXGUARD", nonce, 1);
 			if (child_run(av.list, NULL, NULL, &status,
 			    &cause) == -1)
 				die("%s", cause);
+			unsetenv("SAFESSH_MUXGUARD");
 			arglist_free(&av);
 			if (!reuse_lost(j.statedir, nonce, 1)) {
 				ledger_close(lg);
@@ -1276,19 +1279,26 @@ mode_doctor(int argc, char **argv)
 
 /*
  * Run by ssh as the ProxyCommand of a mux client whose master went away
- * before ssh reached it (see share_argv): leave the marker the wrapper
- * looks for and fail before anything reaches the network.
+ * or refused the session (sshd's MaxSessions) before ssh could use it
+ * (see share_argv): leave the marker the wrapper looks for and fail
+ * before anything reaches the network.  Under our own wrapper (its
+ * nonce in the environment) the ssh that ran us is ended at once, so
+ * that it does not add its own "connection closed" lines.
  */
 static void __attribute__((noreturn))
 mode_muxlost(int argc, char **argv)
 {
-	char	 statedir[PATH_MAX], *cause = NULL;
+	char		 statedir[PATH_MAX], *cause = NULL;
+	const char	*env = getenv("SAFESSH_MUXGUARD");
 
 	if (argc == 1 &&
 	    ledger_statedir(statedir, sizeof(statedir), &cause) == 0 &&
-	    reuse_lost(statedir, argv[0], 0) == 0)
-		fprintf(stderr, "safessh: the shared connection went away "
-		    "before use; connecting afresh\n");
+	    reuse_lost(statedir, argv[0], 0) == 0) {
+		fprintf(stderr, "safessh: the shared connection is gone or "
+		    "full; connecting afresh\n");
+		if (env != NULL && strcmp(env, argv[0]) == 0)
+			kill(getppid(), SIGKILL);
+	}
 	free(cause);
 	exit(1);
 }

@@ -208,7 +208,9 @@ eq "master gone before use: the call still runs" "guarded 0" \
     "$(cat "$T/g.out") $rc"
 check "the fake master was asked for a session" grep -q session "$T/fake.log"
 check "the guard said why" \
-    grep -q 'safessh: the shared connection went away before use' "$T/g.err"
+    grep -q 'safessh: the shared connection is gone or full' "$T/g.err"
+check "the guard ended ssh before its connection-closed noise" \
+    sh -c "! grep -q -e kex_exchange_identification -e 'Connection closed' '$T/g.err'"
 eq "the fallback went through admission: one attempt" 1 \
     $(($(attempts) - l0))
 eq "and authenticated once" 1 $(($(accepted) - a0))
@@ -237,6 +239,27 @@ wait "$hung" 2>/dev/null
 pid=$(mpid)
 own "$pid"
 check "hung master: replaced by a real one ($pid)" test -n "$pid"
+
+# More sessions at once than the server allows on one connection (sshd's
+# MaxSessions, 10 by default): the overflow is refused by the master and
+# goes through admission as new connections; every call runs.
+a0=$(accepted); l0=$(attempts)
+par=()
+for i in $(seq 15); do
+	timeout 60 "$SAFESSH" 127.0.0.1 "sleep 4; echo par-$i" \
+	    > "$T/par.$i" 2> "$T/parerr.$i" &
+	par+=($!)
+done
+bad=0
+for i in $(seq 15); do
+	wait "${par[$((i - 1))]}" || bad=$((bad + 1))
+	grep -qx "par-$i" "$T/par.$i" || bad=$((bad + 1))
+done
+eq "15 sessions at once: all ran" 0 "$bad"
+extra=$(($(accepted) - a0))
+check "15 sessions at once: some overflowed ($extra)" test "$extra" -ge 1
+eq "15 sessions at once: each overflow was an admitted attempt" "$extra" \
+    $(($(attempts) - l0))
 
 # ------------------------------------------------ scp, rsync and git
 head -c 2000000 /dev/urandom > "$T/data"
