@@ -137,13 +137,18 @@ static int
 sb_fmt(struct sbuf *sb, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	 tmp[256];
+	char	 tmp[512];
 	int	 r;
 
 	va_start(ap, fmt);
 	r = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
-	/* Only numbers and names go through here: they fit. */
+	/*
+	 * Only numbers and names go through here: they fit.  The longest
+	 * is the header, "safessh-ledger 1 " and a server name of up to
+	 * 255 bytes (valid_server): 256 bytes were too few, and a long
+	 * server name failed every append as "out of memory".
+	 */
 	if (r < 0 || (size_t)r >= sizeof(tmp))
 		return -1;
 	return sb_add(sb, tmp, r);

@@ -330,6 +330,28 @@ mkdir -m 700 "$T/s7" "$T/s7/servers" "$T/s7/servers/h"
 SD=$T/s7 row probe "state: the ledger is a directory" \
     "safessh: $T/s7/servers/h: Is a directory" -i "$K" h
 
+# ------------------------------------- ssh_config HostName -> ledger name
+# What ssh -G says the host is names the ledger file: it must not
+# escape servers/ or collide with a temporary file.
+SD=$T/state
+sshcf() {
+	printf 'Host evil\n\tHostName %s\n' "$1" > "$T/ssh_config"
+}
+sshcf '../../etc/passwd'
+row probe "ssh_config: HostName ../../etc/passwd" \
+    "safessh: ../../etc/passwd: server name starts with '.' or '-'" \
+    -F "$T/ssh_config" -i "$K" evil
+sshcf 'a..b'
+row probe "ssh_config: HostName holding .." \
+    'safessh: a..b: server name holds ".."' -F "$T/ssh_config" -i "$K" evil
+sshcf 'x/y'
+row probe "ssh_config: HostName holding /" \
+    "safessh: x/y: server name holds a character other than [A-Za-z0-9._:-]" \
+    -F "$T/ssh_config" -i "$K" evil
+check "ssh_config: nothing was written outside servers/" \
+    test -z "$(find "$SD" -path "$SD/servers" -prune -o -type f -print |
+    grep -v "^$SD/sshconfig/")"
+
 # ------------------------------------------------------------ a real ssh
 # The control: the same stand-in runs for a good destination.
 : > "$STAND_LOG"
@@ -337,6 +359,17 @@ SAFESSH_STATE_DIR=$T/good "$SAFESSH" -i "$K" -p 2222 127.0.0.1 true \
     2>"$T/err"
 eq "control: a good destination runs ssh once" 1 \
     "$(grep -c '^run ' "$STAND_LOG")"
+# A HostName of 300 bytes gives the longest server name (255 bytes): its
+# ledger header once overflowed a buffer and every attempt failed as
+# "Cannot allocate memory".
+sshcf "$(L64 300 a)"
+: > "$STAND_LOG"
+SAFESSH_STATE_DIR=$T/good "$SAFESSH" -F "$T/ssh_config" -i "$K" evil true \
+    2>"$T/err"
+eq "control: a 255-byte server name is recorded and ssh runs" "0 1" \
+    "$? $(grep -c '^run ' "$STAND_LOG")"
+check "control: its ledger holds the attempt" \
+    grep -q '^a ' "$T/good/servers/$(L64 255 a)"
 
 echo "hostile: $ncase table rows"
 t_done
