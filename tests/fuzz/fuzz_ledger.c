@@ -2,8 +2,10 @@
  * fuzz_ledger.c: libFuzzer target for the ledger reader (ledger.c) and
  * the policy arithmetic that reads its history (policy.c).
  *
- * Each input is written as server "srv"'s ledger file in a private state
- * directory (under /dev/shm when writable), then locked and read.  A
+ * Each input is written as a server's ledger file in a private state
+ * directory (under /dev/shm when writable), then locked and read.  The
+ * server is the one its header names when that is a valid server name
+ * (so that names up to the 255-byte limit are tried), else "srv".  A
  * damaged file must give a cause and stay byte for byte as it was
  * (G6).  A file that parses is then used the way safessh uses it: the
  * policy decides on it, an attempt is begun and settled (which may
@@ -27,8 +29,28 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 /* A fixed clock: inputs are reproducible, and seeds are written near it. */
 #define NOW	((time_t)1800000000)
 
-static char		 dir[256], file[300];
+static char		 dir[256], file[600];
 static struct conf	*conf;
+
+#define HDR	"safessh-ledger 1 "
+
+/* The server the header names, if any, into buf (at most len - 1). */
+static const char *
+server(const uint8_t *data, size_t size, char *buf, size_t len)
+{
+	size_t	 n, i;
+
+	n = sizeof(HDR) - 1;
+	if (size <= n || memcmp(data, HDR, n) != 0)
+		return "srv";
+	for (i = 0; n + i < size && data[n + i] != '\n'; i++) {
+		if (i + 1 >= len || data[n + i] == '\0' || data[n + i] == '/')
+			return "srv";
+		buf[i] = (char)data[n + i];
+	}
+	buf[i] = '\0';
+	return buf;
+}
 
 static void
 setup(void)
@@ -40,7 +62,6 @@ setup(void)
 	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
 	snprintf(dir, sizeof(dir), "%s/fuzz_ledger.%ld", base, (long)getpid());
 	snprintf(sub, sizeof(sub), "%s/servers", dir);
-	snprintf(file, sizeof(file), "%s/srv", sub);
 	if ((mkdir(dir, 0700) == -1 && access(dir, F_OK) != 0) ||
 	    (mkdir(sub, 0700) == -1 && access(sub, F_OK) != 0))
 		abort();
@@ -99,13 +120,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ledger	*l = NULL;
 	struct history	 h;
 	struct attempt	 a;
-	char		*cause = NULL, *after;
+	char		*cause = NULL, *after, namebuf[300];
+	const char	*srv;
 	size_t		 alen, i;
 	uint64_t	 id;
 	int		 fd, found;
 
 	if (conf == NULL)
 		setup();
+	srv = server(data, size, namebuf, sizeof(namebuf));
+	if (ledger_open(&l, dir, srv, &cause) == -1) {
+		/* Not a valid server name: the ledger must say so. */
+		if (cause == NULL || srv != namebuf)
+			abort();
+		free(cause);
+		cause = NULL;
+		srv = "srv";
+		if (ledger_open(&l, dir, srv, &cause) == -1)
+			abort();
+	}
+	snprintf(file, sizeof(file), "%s/servers/%s", dir, srv);
 	unlink(file);
 	if ((fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
 		abort();
@@ -113,8 +147,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	close(fd);
 
-	if (ledger_open(&l, dir, "srv", &cause) == -1)
-		abort();
 	if (ledger_lock(l, &h, NOW, &cause) == -1) {
 		/* Damaged: a cause, and the file untouched. */
 		if (cause == NULL)
@@ -126,6 +158,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(after);
 		ledger_close(l);
+		unlink(file);
 		return 0;
 	}
 	usepolicy(&h, NOW);
@@ -141,6 +174,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(cause);
 		ledger_close(l);
+		unlink(file);
 		return 0;
 	}
 	id = a.id;
@@ -163,5 +197,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	usepolicy(&h, NOW + 2);
 	history_free(&h);
 	ledger_close(l);
+
+	/* --forget, then a first attempt: a new file, header and all. */
+	if (ledger_forget(dir, srv, &cause) == -1 ||
+	    ledger_open(&l, dir, srv, &cause) == -1 ||
+	    ledger_lock(l, &h, NOW + 3, &cause) == -1)
+		abort();
+	if (h.natt != 0 || ledger_begin(l, &a, &cause) == -1)
+		abort();
+	history_free(&h);
+	ledger_unlock(l);
+	if (ledger_lock(l, &h, NOW + 4, &cause) == -1 || h.natt != 1)
+		abort();
+	history_free(&h);
+	ledger_close(l);
+	unlink(file);
 	return 0;
 }
