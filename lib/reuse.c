@@ -76,6 +76,34 @@ hasopt(const struct sshcmd *cmd, char opt)
 }
 
 /*
+ * Does the call forward anything (ports, the agent, X11)?  A forwarding
+ * asked through a master belongs to the master and outlives the call by
+ * ControlPersist; one a master lacks is silently not there for a later
+ * session.  "-o ForwardAgent=no" (scp passes it) forwards nothing.
+ */
+static int
+forwards(const struct sshcmd *cmd)
+{
+	static const char *const fw[] = { "LocalForward", "RemoteForward",
+	    "DynamicForward", "ForwardAgent", "ForwardX11",
+	    "ForwardX11Trusted" };
+	const char	*v;
+	size_t		 i;
+
+	for (i = 0; i < cmd->nopts; i++)
+		if (strchr("LRDAXY", cmd->opts[i].opt) != NULL)
+			return 1;
+	for (i = 0; i < sizeof(fw) / sizeof(fw[0]); i++) {
+		if ((v = argv_option(cmd, fw[i])) == NULL)
+			continue;
+		if (i < 3 || (strncasecmp(v, "no", 2) != 0 &&
+		    strncasecmp(v, "\"no\"", 4) != 0))
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * How this call uses a master.  The user's own ControlPath (from any
  * ssh_config, -S or -o, as ssh -G printed it) wins: safessh then starts
  * no master, but still checks that path so that a call riding on a live
@@ -84,7 +112,8 @@ hasopt(const struct sshcmd *cmd, char opt)
  * multiplexing.  Otherwise, with reuse on, safessh's own path; a call
  * with its own ControlMaster on the command line (scp and sftp pass
  * ControlMaster=no, so that their restricted options do not stick to a
- * master) uses a live master but never starts one.
+ * master) uses a live master but never starts one.  A call that
+ * forwards ports, the agent or X11 makes its own connection, as before.
  */
 void
 reuse_plan(const struct sshcmd *cmd, const struct sshprobe *pr, long reuse,
@@ -104,7 +133,7 @@ reuse_plan(const struct sshcmd *cmd, const struct sshprobe *pr, long reuse,
 		    strcasecmp(cm, "true") == 0 || strcasecmp(cm, "ask") == 0);
 		return;
 	}
-	if (reuse <= 0)
+	if (reuse <= 0 || forwards(cmd))
 		return;
 	rp->way = RU_OURS;
 	rp->check = 1;

@@ -5,9 +5,11 @@
 # killed mid-run (SIGTERM, SIGKILL) is replaced by one new, admitted
 # attempt and nothing hangs; a master that dies between the check and
 # ssh (a fake one that refuses sessions) sends the call back through
-# admission; --status shows masters, --forget closes them; scp, rsync
-# and git ride on a master; the user's own ControlMaster setup is
-# respected; an over-long state directory falls back to /tmp.
+# admission, and so do sessions beyond sshd's MaxSessions; forwarding
+# calls make their own connection; --status shows masters, --forget
+# closes them; scp, rsync and git ride on a master; the user's own
+# ControlMaster setup is respected; an over-long state directory falls
+# back to /tmp.
 . "$(dirname "$0")/lib.sh"
 t_init reuse
 t_keys
@@ -103,6 +105,16 @@ check "ssh -O check agrees" ssh -S "$sock" -O check 127.0.0.1 2>/dev/null
 # stdin reaches the remote command through the master.
 eq "stdin through the master" "hello" \
     "$(echo hello | timeout "$TO" "$SAFESSH" 127.0.0.1 cat)"
+
+# A call that forwards a port makes its own connection: a forwarding
+# asked through the master would outlive the call.
+a0=$(accepted)
+fw=$(t_port)
+eq "a forwarding call runs" "fw" "$(timeout "$TO" "$SAFESSH" \
+    -L "127.0.0.1:$fw:127.0.0.1:$PORT" 127.0.0.1 echo fw 2>/dev/null)"
+eq "a forwarding call authenticates itself" 1 $(($(accepted) - a0))
+check "its forwarding ended with it" \
+    sh -c "! (exec 3<>/dev/tcp/127.0.0.1/$fw) 2>/dev/null"
 
 # ------------------------------------------- a master killed mid-run
 a0=$(accepted); l0=$(attempts)

@@ -278,7 +278,7 @@ gone(pid_t pid)
 /* ------------------------------------------------------------ the plan */
 
 static const struct {
-	const char	*args[6];	/* ssh's command line */
+	const char	*args[8];	/* ssh's command line */
 	const char	*cp;		/* ssh -G controlpath ("" unset) */
 	const char	*cm;		/* ssh -G controlmaster */
 	long		 reuse;
@@ -294,6 +294,24 @@ static const struct {
 	{ { "-o", "ControlMaster no", "h" }, "", "false", 300, RU_OURS, 1,
 	    0 },
 	{ { "-M", "h" }, "", "yes", 300, RU_OURS, 1, 0 },
+	/* Forwarding calls make their own connection. */
+	{ { "-L", "8080:localhost:80", "h" }, "", "false", 300, RU_NONE, 0,
+	    0 },
+	{ { "-R8080:localhost:80", "h" }, "", "false", 300, RU_NONE, 0, 0 },
+	{ { "-D", "1080", "h" }, "", "false", 300, RU_NONE, 0, 0 },
+	{ { "-A", "h" }, "", "false", 300, RU_NONE, 0, 0 },
+	{ { "-X", "h" }, "", "false", 300, RU_NONE, 0, 0 },
+	{ { "-Y", "h" }, "", "false", 300, RU_NONE, 0, 0 },
+	{ { "-o", "LocalForward 8080 x:80", "h" }, "", "false", 300, RU_NONE,
+	    0, 0 },
+	{ { "-o", "ForwardAgent=yes", "h" }, "", "false", 300, RU_NONE, 0,
+	    0 },
+	{ { "-o", "ForwardAgent=/tmp/agent.sock", "h" }, "", "false", 300,
+	    RU_NONE, 0, 0 },
+	/* ...but turning forwarding off is no forwarding (scp: -x, -a). */
+	{ { "-x", "-a", "-oForwardAgent=no", "h" }, "", "false", 300, RU_OURS,
+	    1, 1 },
+	{ { "-o", "ForwardX11 no", "h" }, "", "false", 300, RU_OURS, 1, 1 },
 	/* The user's own ControlPath wins, with reuse on or off. */
 	{ { "h" }, "/u/cm/abc", "auto", 0, RU_USER, 1, 0 },
 	{ { "h" }, "/u/cm/abc", "auto", 300, RU_USER, 1, 0 },
