@@ -738,7 +738,7 @@ mode_wrap(int argc, char **argv, int check)
 
 		reuse_nonce(nonce, sizeof(nonce));
 		if (share_argv(&j, nonce, &av) == 0) {
-			/* Lets the guard end this ssh quietly (mode_muxlost). */
+			/* The guard may end this ssh (mode_muxlost). */
 			setenv("SAFESSH_MUXGUARD", nonce, 1);
 			if (child_run(av.list, NULL, NULL, &status,
 			    &cause) == -1)

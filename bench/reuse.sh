@@ -31,7 +31,7 @@ if [ -n "${NSS_WRAPPER_PASSWD:-}" ]; then
 	    "$T/sshd/config" > "$T/sshd/config.lean"
 	"$SSHD" -f "$T/sshd/config.lean" -E "$T/sshd/log.lean" -D &
 	_pids+=("$!")
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		grep -q 'Server listening' "$T/sshd/log.lean" 2>/dev/null &&
 		    break
 		sleep 0.05

@@ -567,7 +567,8 @@ ishex16(const char *s, size_t n)
 	if (n != 16)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+		if (!isxdigit((unsigned char)s[i]) ||
+		    isupper((unsigned char)s[i]))
 			return 0;
 	return 1;
 }

@@ -29,11 +29,14 @@ EOF
 }
 
 accepted() { grep -c 'Accepted publickey for' "$SSHD_LOG"; }
-attempts() { if [ -f "$LEDGER" ]; then grep -c '^a ' "$LEDGER"; else echo 0; fi; }
+attempts() {
+	if [ -f "$LEDGER" ]; then grep -c '^a ' "$LEDGER"; else echo 0; fi
+}
 # The pid of the live master safessh reports for the host ("" if none).
 mpid() {
 	"$SAFESSH" --status 127.0.0.1 |
-	    sed -n 's/^live master: .*, pid \([0-9]*\), socket .*/\1/p' | head -1
+	    sed -n 's/^live master: .*, pid \([0-9]*\), socket .*/\1/p' |
+	    head -1
 }
 # The control socket safessh would use for the host.
 cmpath() {
@@ -143,12 +146,14 @@ gone "$pid2"
 check "SIGKILL leaves a stale socket" test -S "$sock"
 a0=$(accepted); l0=$(attempts)
 run 100
-eq "after SIGKILL: the call ran" "out-100 rc=2" "$(tr '\n' ' ' < "$T/out.100" | sed 's/ $//')"
+eq "after SIGKILL: the call ran" "out-100 rc=2" \
+    "$(tr '\n' ' ' < "$T/out.100" | sed 's/ $//')"
 eq "after SIGKILL: it authenticated again" 1 $(($(accepted) - a0))
 eq "after SIGKILL: as a new attempt" 1 $(($(attempts) - l0))
 pid3=$(mpid)
 own "$pid3"
-check "after SIGKILL: a new master ($pid3)" test -n "$pid3" -a "$pid3" != "$pid2"
+check "after SIGKILL: a new master ($pid3)" \
+    test -n "$pid3" -a "$pid3" != "$pid2"
 
 # Stale socket cleaned by a look at it (--status), not only by a call.
 kill -KILL "$pid3"
@@ -222,7 +227,8 @@ check "the fake master was asked for a session" grep -q session "$T/fake.log"
 check "the guard said why" \
     grep -q 'safessh: the shared connection is gone or full' "$T/g.err"
 check "the guard ended ssh before its connection-closed noise" \
-    sh -c "! grep -q -e kex_exchange_identification -e 'Connection closed' '$T/g.err'"
+    sh -c "! grep -q -e kex_exchange_identification \
+    -e 'Connection closed' '$T/g.err'"
 eq "the fallback went through admission: one attempt" 1 \
     $(($(attempts) - l0))
 eq "and authenticated once" 1 $(($(accepted) - a0))
@@ -354,7 +360,9 @@ eq "user's master: one authentication" 1 $(($(accepted) - a0))
 eq "user's master: the second call was not counted" 1 \
     $(($(attempts) - l0))
 "$SAFESSH" --status site > "$T/st"
-upid=$(sed -n 's/^live master: .*, pid \([0-9]*\), socket .*(your ControlPath)$/\1/p' "$T/st")
+upid=$(sed -n \
+    's/^live master: .*, pid \([0-9]*\), socket .*(your ControlPath)$/\1/p' \
+    "$T/st")
 own "$upid"
 check "--status shows the user's master ($upid)" test -n "$upid"
 check "its socket is the user's ControlPath" \
@@ -376,8 +384,8 @@ mkdir -m 700 "$long"
 conf 1m
 p=$(SAFESSH_STATE_DIR=$long cmpath)
 case $p in
-/tmp/safessh-"$(id -u)"/*) ok "long state dir: socket under /tmp/safessh-$(id -u)" ;;
-*) fail "long state dir: socket under /tmp/safessh-$(id -u) ($p)" ;;
+/tmp/safessh-"$(id -u)"/*) ok "long state dir: socket in /tmp/safessh-UID" ;;
+*) fail "long state dir: socket in /tmp/safessh-UID ($p)" ;;
 esac
 eq "the fallback directory is 0700 and ours" "$(id -u) 700" \
     "$(stat -c '%u %a' "$(dirname "${p:-/nonexistent}")" 2>/dev/null)"

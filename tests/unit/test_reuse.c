@@ -32,7 +32,7 @@
 
 #include "safessh.h"
 
-static char	 top[64];		/* a private, short directory per test */
+static char	 top[64];		/* private, short: one per test */
 static char	 sdir[128];		/* the state directory in it */
 static pid_t	 fakes[16];		/* fake masters still to stop */
 static size_t	 nfakes;
