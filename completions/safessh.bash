@@ -253,7 +253,7 @@ _safessh()
 		--status|--check|--forget|--doctor|--proxy)
 			((cword == 2)) && _safessh_add_hosts "$cur"
 			;;
-		--version|--help|--authed)
+		--version|--help|--authed|--mux-lost)
 			;;
 		--dry-run)
 			_safessh_ssh 1

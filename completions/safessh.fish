@@ -120,12 +120,13 @@ function __safessh_want_host
     and contains -- $tok[1] --status --check --forget --doctor --proxy
 end
 
-# Succeed when nothing may follow: after --version, --help, --authed,
-# or after the host of --status, --check, --forget, --doctor, --proxy.
+# Succeed when nothing may follow: after --version, --help, the internal
+# --authed and --mux-lost, or after the host of --status, --check,
+# --forget, --doctor, --proxy.
 function __safessh_want_nothing
     set -l tok (__safessh_args)
     set -q tok[1]; or return 1
-    contains -- $tok[1] --version --help --authed; and return 0
+    contains -- $tok[1] --version --help --authed --mux-lost; and return 0
     contains -- $tok[1] --status --check --forget --doctor --proxy
     and test (count $tok) -ge 2
 end

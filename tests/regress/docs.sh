@@ -9,7 +9,7 @@
 #   the example configurations in safessh.conf(5) load;
 # - "mandoc -Tlint -Wwarning" has nothing to say about either page;
 # - each completion file offers every user-facing long option (all but
-#   the internal --authed) and no option safessh.c lacks.
+#   the internal --authed and --mux-lost) and no option safessh.c lacks.
 
 . "$(dirname "$0")/lib.sh"
 t_init docs
@@ -18,8 +18,10 @@ MAN1=$TOP/man/safessh.1
 MAN5=$TOP/man/safessh.conf.5
 COMPS=("$TOP/completions/safessh.bash" "$TOP/completions/_safessh"
     "$TOP/completions/safessh.fish")
-# The options that are not for users: documented, never completed.
-INTERNAL='--authed'
+# The options that are not for users: documented, never completed (one
+# per line: grep -F takes each line as a pattern).
+INTERNAL='--authed
+--mux-lost'
 
 # words A B: the lines of A that are not lines of B (both word lists).
 words() {
