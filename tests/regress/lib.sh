@@ -143,6 +143,34 @@ t_sshd() {
 	    sed "s/^127.0.0.1/[127.0.0.1]:$PORT/" > "$T/known_hosts"
 }
 
+# A second sshd on $LEANPORT that runs under nss_wrapper, so its account
+# has /bin/sh as login shell: the remote side of "true" costs what sh
+# costs, not what this box's .bashrc costs (for benchmarks).  Sets
+# LEANPORT, or leaves it empty when nss_wrapper is not there.
+t_sshd_lean() {
+	LEANPORT=
+	[ -n "${NSS_WRAPPER_PASSWD:-}" ] || return 0
+	LEANPORT=$(t_port)
+	env -u LD_PRELOAD getent passwd sshd >> "$NSS_WRAPPER_PASSWD"
+	sed -e "s/^Port .*/Port $LEANPORT/" \
+	    -e "s|^PidFile .*|PidFile $T/sshd/pid.lean|" \
+	    "$T/sshd/config" > "$T/sshd/config.lean"
+	"$SSHD" -f "$T/sshd/config.lean" -E "$T/sshd/log.lean" -D &
+	_pids+=("$!")
+	for _ in $(seq 100); do
+		grep -q 'Server listening' "$T/sshd/log.lean" 2>/dev/null &&
+		    break
+		sleep 0.05
+	done
+	if ! grep -q 'Server listening' "$T/sshd/log.lean"; then
+		LEANPORT=
+		return 0
+	fi
+	env -u LD_PRELOAD ssh-keyscan -p "$LEANPORT" -t ed25519 127.0.0.1 \
+	    2>/dev/null | sed "s/^127.0.0.1/[127.0.0.1]:$LEANPORT/" >> \
+	    "$T/known_hosts"
+}
+
 t_stop_sshd() {
 	kill "$SSHD_PID" 2>/dev/null
 	wait "$SSHD_PID" 2>/dev/null
