@@ -3,7 +3,7 @@
 cd "$(dirname "$0")" || exit 1
 pass=0 fail=0 failed=()
 for t in ./*.sh; do
-	case $t in ./lib.sh|./run.sh) continue ;; esac
+	case $t in ./lib.sh|./run.sh|./stand_ssh.sh) continue ;; esac
 	if [ -n "${ONLY:-}" ] && [[ $t != *"$ONLY"* ]]; then
 		continue
 	fi
