@@ -22,30 +22,8 @@ SYSPORT=$PORT
 SYSSHELL=$(env -u LD_PRELOAD getent passwd "$(id -un)" | cut -d: -f7)
 
 # The lean server: same keys and settings, another port, our test passwd.
-LEANPORT=
-if [ -n "${NSS_WRAPPER_PASSWD:-}" ]; then
-	LEANPORT=$(t_port)
-	env -u LD_PRELOAD getent passwd sshd >> "$NSS_WRAPPER_PASSWD"
-	sed -e "s/^Port .*/Port $LEANPORT/" \
-	    -e "s|^PidFile .*|PidFile $T/sshd/pid.lean|" \
-	    "$T/sshd/config" > "$T/sshd/config.lean"
-	"$SSHD" -f "$T/sshd/config.lean" -E "$T/sshd/log.lean" -D &
-	_pids+=("$!")
-	for _ in $(seq 100); do
-		grep -q 'Server listening' "$T/sshd/log.lean" 2>/dev/null &&
-		    break
-		sleep 0.05
-	done
-	if grep -q 'Server listening' "$T/sshd/log.lean"; then
-		env -u LD_PRELOAD ssh-keyscan -p "$LEANPORT" -t ed25519 \
-		    127.0.0.1 2>/dev/null |
-		    sed "s/^127.0.0.1/[127.0.0.1]:$LEANPORT/" >> \
-		    "$T/known_hosts"
-	else
-		echo "bench: the lean sshd did not start; system only"
-		LEANPORT=
-	fi
-fi
+t_sshd_lean
+[ -n "$LEANPORT" ] || echo "bench: no lean sshd (nss_wrapper missing?); system only"
 
 # conf NAME REUSE PORT
 conf() {
