@@ -1151,8 +1151,8 @@ argv_option(const struct sshcmd *cmd, const char *kw)
  * when it holds a blank, quote, backslash or '#', or is empty.  Returns
  * an allocated string, or NULL on ENOMEM.
  */
-static char *
-cfgquote(const char *v)
+char *
+argv_cfgquote(const char *v)
 {
 	char	*q, *o;
 
@@ -1178,7 +1178,7 @@ addcfg(struct arglist *al, const char *key, const char *v)
 	char	*q;
 	int	 r;
 
-	if ((q = cfgquote(v)) == NULL)
+	if ((q = argv_cfgquote(v)) == NULL)
 		return -1;
 	r = arglist_addv(al, "-o") == -1 ||
 	    arglist_add(al, "%s=%s", key, q) == -1 ? -1 : 0;

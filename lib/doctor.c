@@ -425,68 +425,6 @@ pubblob(const char *path, unsigned char **blob, size_t *len)
 	return 0;
 }
 
-/* Run argv and collect its stdout (stdin and stderr /dev/null). */
-static int
-capture(char *const argv[], char **text, char **cause)
-{
-	FILE	*fp;
-	char	*buf = NULL, chunk[4096];
-	size_t	 blen = 0;
-	ssize_t	 r;
-	pid_t	 pid;
-	int	 p[2], status, fd;
-
-	*text = NULL;
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		*cause = xstrfmt("pipe: %s", strerror(errno));
-		return -1;
-	}
-	if ((pid = fork()) == -1) {
-		*cause = xstrfmt("fork: %s", strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		if ((fd = open("/dev/null", O_RDWR)) != -1) {
-			dup2(fd, STDIN_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		dup2(p[1], STDOUT_FILENO);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	if ((fp = open_memstream(&buf, &blen)) == NULL) {
-		close(p[0]);
-		(void)waitpid(pid, &status, 0);
-		*cause = xstrfmt("out of memory");
-		return -1;
-	}
-	while ((r = read(p[0], chunk, sizeof(chunk))) != 0) {
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		fwrite(chunk, 1, (size_t)r, fp);
-	}
-	close(p[0]);
-	fclose(fp);
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR) {
-			status = -1;
-			break;
-		}
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		free(buf);
-		*cause = xstrfmt("'%s -G' failed", argv[0]);
-		return -1;
-	}
-	*text = buf;
-	return 0;
-}
-
 /* What "ssh -G" says about the keys for one command line. */
 struct gview {
 	int	 idonly;		/* IdentitiesOnly yes */
@@ -541,7 +479,7 @@ gview_run(const char *ssh, int noconf, const char *key, const char *host,
 		*cause = xstrfmt("out of memory");
 		goto out;
 	}
-	if (capture(av.list, &text, cause) == -1)
+	if (sshconf_capture(av.list, 1, &text, cause) == -1)
 		goto out;
 	for (line = text; line != NULL && *line != '\0'; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)

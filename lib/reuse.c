@@ -794,27 +794,6 @@ reuse_guard(const char *self, const char *nonce)
 	return r;
 }
 
-/* Quote v for ssh's -o value splitter, as argv.c does for its own. */
-static char *
-cfgquote(const char *v)
-{
-	char	*q, *o;
-
-	if (*v != '\0' && strpbrk(v, " \t\r\n\"'\\#") == NULL)
-		return strdup(v);
-	if ((q = o = malloc(2 * strlen(v) + 3)) == NULL)
-		return NULL;
-	*o++ = '"';
-	for (; *v != '\0'; v++) {
-		if (*v == '"' || *v == '\\')
-			*o++ = '\\';
-		*o++ = *v;
-	}
-	*o++ = '"';
-	*o = '\0';
-	return q;
-}
-
 /*
  * Make av (a complete ssh argv) a guarded mux client of the master at
  * path: "-o ControlMaster=no -o ControlPath=PATH -o ProxyCommand=GUARD"
@@ -831,7 +810,7 @@ reuse_muxargs(struct arglist *av, const char *path, const char *guard)
 
 	if (av->num == 0 || (esc = reuse_escape(path)) == NULL)
 		return -1;
-	q = cfgquote(esc);
+	q = argv_cfgquote(esc);
 	free(esc);
 	if (q == NULL)
 		return -1;

@@ -110,6 +110,8 @@ int	 argv_valid_host(const char *, const char **);
 int	 argv_valid_user(const char *, const char **);
 int	 argv_valid_port(const char *, int *, const char **);
 int	 argv_valid_jump(const char *, const char **);
+/* v quoted for ssh's "-o Key=value" splitter; allocated; NULL on ENOMEM. */
+char	*argv_cfgquote(const char *);
 
 /* ---------------------------------------------------------------- conf.c */
 
@@ -367,6 +369,7 @@ int	 sshconf_probe(const char *, char *const [], const char *, int,
 	    time_t, struct sshprobe *, char **);
 void	 sshconf_probe_free(struct sshprobe *);
 void	 sshconf_server(const char *, int, char *, size_t);
+int	 sshconf_capture(char *const [], int, char **, char **);
 
 /* --------------------------------------------------------------- child.c */
 

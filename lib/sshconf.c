@@ -501,7 +501,7 @@ probe_parse(struct sshprobe *pr, char *text)
 static int
 run_capture(char *const argv[], struct fbuf *out, int quiet, char **cause)
 {
-	int	 p[2], status, devnull;
+	int	 p[2], status = -1, devnull;
 	pid_t	 pid;
 	char	 buf[4096];
 	ssize_t	 r;
@@ -538,13 +538,39 @@ run_capture(char *const argv[], struct fbuf *out, int quiet, char **cause)
 	}
 	close(p[0]);
 	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			status = -1;
 			break;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		}
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		*cause = xstrfmt("'%s -G' failed for this destination",
 		    argv[0]);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Run argv (an "ssh -G" command line), stdin from /dev/null, stderr ours
+ * unless quiet, and hand back its standard output in *text (allocated,
+ * NUL-terminated; the caller frees).  0, or -1 with *cause unless it
+ * exited 0.
+ */
+int
+sshconf_capture(char *const argv[], int quiet, char **text, char **cause)
+{
+	struct fbuf	out = { NULL, 0, 0 };
+
+	*text = NULL;
+	if (run_capture(argv, &out, quiet, cause) == -1) {
+		free(out.p);
+		return -1;
+	}
+	if (out.p == NULL && (out.p = strdup("")) == NULL) {
+		*cause = xstrfmt("out of memory");
+		return -1;
+	}
+	*text = out.p;
 	return 0;
 }
 
