@@ -374,13 +374,7 @@ shadow_key(struct job *j)
 		return;
 	/* The name is derived from the path, so links are reused. */
 	{
-		uint64_t	 h = 0xcbf29ce484222325ULL;
-		const char	*c;
-
-		for (c = abskey; *c != '\0'; c++) {
-			h ^= (unsigned char)*c;
-			h *= 0x100000001b3ULL;
-		}
+		uint64_t	 h = util_fnv(UTIL_FNV0, abskey, strlen(abskey));
 		if ((size_t)snprintf(link, sizeof(link), "%s/%016llx", dir,
 		    (unsigned long long)h) >= sizeof(link))
 			return;

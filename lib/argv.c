@@ -312,18 +312,6 @@ check_domain(char *h, char *msg, size_t len)
 
 /* ------------------------------------------------- destinations and hops */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* %-decode s in place as ssh does ('+' is a space; %00 is refused). */
 static int
 urldecode(char *s)
@@ -335,8 +323,8 @@ urldecode(char *s)
 		if (*s == '+')
 			*o++ = ' ';
 		else if (*s == '%') {
-			if ((hi = hexval((unsigned char)s[1])) == -1 ||
-			    (lo = hexval((unsigned char)s[2])) == -1 ||
+			if ((hi = util_hexval((unsigned char)s[1])) == -1 ||
+			    (lo = util_hexval((unsigned char)s[2])) == -1 ||
 			    (hi == 0 && lo == 0))
 				return -1;
 			*o++ = (char)(hi << 4 | lo);

@@ -181,18 +181,6 @@ sb_enc(struct sbuf *sb, const char *s)
 	return 0;
 }
 
-static int
-unhex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode field s into buf (len bytes with the NUL); NULL or why not. */
 static const char *
 dec(const char *s, char *buf, size_t len)
@@ -207,8 +195,8 @@ dec(const char *s, char *buf, size_t len)
 	for (; *s != '\0'; s++) {
 		c = (unsigned char)*s;
 		if (c == '%') {
-			if ((hi = unhex(s[1])) == -1 ||
-			    (lo = unhex(s[2])) == -1)
+			if ((hi = util_hexval(s[1])) == -1 ||
+			    (lo = util_hexval(s[2])) == -1)
 				return "bad percent-encoding";
 			c = hi << 4 | lo;
 			if (c == 0)

@@ -143,18 +143,6 @@ reuse_plan(const struct sshcmd *cmd, const struct sshprobe *pr, long reuse,
 
 /* ---------------------------------------------------------------- paths */
 
-static uint64_t
-fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char	*c = p;
-
-	while (n-- > 0) {
-		h ^= *c++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* Create dir 0700 if missing; it must be ours, a directory, not shared. */
 static int
 ourdir(const char *dir, char **cause)
@@ -210,8 +198,8 @@ reuse_path(const char *statedir, const char *id, char *buf, size_t len,
 	uint64_t	 h;
 
 	*cause = NULL;
-	h = fnv(0xcbf29ce484222325ULL, statedir, strlen(statedir) + 1);
-	h = fnv(h, id, strlen(id));
+	h = util_fnv(UTIL_FNV0, statedir, strlen(statedir) + 1);
+	h = util_fnv(h, id, strlen(id));
 	if (cmdir(statedir, dir, sizeof(dir), cause) == -1)
 		return -1;
 	if ((size_t)snprintf(buf, len, "%s/%016llx", dir,

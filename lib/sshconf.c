@@ -67,19 +67,6 @@ fb_str(struct fbuf *b, const char *s)
 	return fb_add(b, s, strlen(s));
 }
 
-/* 64-bit FNV-1a, chained: h is the running value. */
-static uint64_t
-fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char	*c = p;
-
-	while (n-- > 0) {
-		h ^= *c++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static const char *
 pwdir(void)
 {
@@ -253,15 +240,15 @@ filter_file(struct scanctx *x, const char *path, int depth, char *copy,
 		*cause = xstrfmt("%s: Include nested too deep", path);
 		return -1;
 	}
-	h = fnv(0xcbf29ce484222325ULL, path, strlen(path));
+	h = util_fnv(UTIL_FNV0, path, strlen(path));
 	snprintf(copy, copylen, "%s/%016llx", x->outdir,
 	    (unsigned long long)h);
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return 0;
 	if (readfile(path, &in) == -1)
 		return 0;	/* as ssh: an unreadable Include is skipped */
-	x->stamp = fnv(x->stamp, path, strlen(path) + 1);
-	x->stamp = fnv(x->stamp, in.p != NULL ? in.p : "", in.len);
+	x->stamp = util_fnv(x->stamp, path, strlen(path) + 1);
+	x->stamp = util_fnv(x->stamp, in.p != NULL ? in.p : "", in.len);
 	if (fb_str(&out, "# safessh: filtered copy of ") == -1 ||
 	    fb_str(&out, path) == -1 || fb_str(&out, "\n") == -1)
 		goto out;
@@ -359,7 +346,7 @@ sshconf_scan(const char *statedir, const char *userconf, struct sshconf *sc,
 	}
 	x.outdir = outdir;
 	x.sc = sc;
-	x.stamp = 0xcbf29ce484222325ULL;
+	x.stamp = UTIL_FNV0;
 	if (fb_str(&top, "# safessh: ssh_config without IdentityFile "
 	    "and CertificateFile\n") == -1)
 		goto nomem;
@@ -401,8 +388,9 @@ sshconf_scan(const char *statedir, const char *userconf, struct sshconf *sc,
 	    (unsigned long long)x.stamp);
 	if (x.found) {
 		if ((size_t)snprintf(sc->path, sizeof(sc->path),
-		    "%s/top-%016llx", outdir, (unsigned long long)fnv(x.stamp,
-		    "top", 3)) >= sizeof(sc->path)) {
+		    "%s/top-%016llx", outdir,
+		    (unsigned long long)util_fnv(x.stamp, "top", 3)) >=
+		    sizeof(sc->path)) {
 			*cause = xstrfmt("%s: path too long", outdir);
 			goto out;
 		}
@@ -616,14 +604,14 @@ sshconf_probe(const char *statedir, char *const argv[], const char *stamp,
 {
 	struct fbuf	 out = { NULL, 0, 0 }, cached = { NULL, 0, 0 };
 	char		 path[PATH_MAX], line[PATH_MAX + 64];
-	uint64_t	 h = 0xcbf29ce484222325ULL;
+	uint64_t	 h = UTIL_FNV0;
 	size_t		 i;
 	int		 r = -1;
 
 	memset(pr, 0, sizeof(*pr));
 	for (i = 0; argv[i] != NULL; i++)
-		h = fnv(h, argv[i], strlen(argv[i]) + 1);
-	h = fnv(h, stamp, strlen(stamp));
+		h = util_fnv(h, argv[i], strlen(argv[i]) + 1);
+	h = util_fnv(h, stamp, strlen(stamp));
 	snprintf(path, sizeof(path), "%s/sshconfig/probe-%016llx", statedir,
 	    (unsigned long long)h);
 	if (cacheable && readfile(path, &cached) == 0 && cached.p != NULL) {

@@ -149,3 +149,27 @@ util_dur(long s, char *buf, size_t len)
 		snprintf(buf, len, "%ldd%ldh", s / 86400, (s % 86400) / 3600);
 	return buf;
 }
+
+uint64_t
+util_fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char	*c = p;
+
+	while (n-- > 0) {
+		h ^= *c++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+int
+util_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
