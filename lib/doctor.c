@@ -82,13 +82,6 @@ readall(int fd, unsigned char *p, size_t len, int ms)
 	return 0;
 }
 
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 /* Take one SSH string from [*p, end): 0, or -1 if it overruns. */
 static int
 getstr(const unsigned char **p, const unsigned char *end,
@@ -98,7 +91,7 @@ getstr(const unsigned char **p, const unsigned char *end,
 
 	if (end - *p < 4)
 		return -1;
-	n = get32(*p);
+	n = util_get32(*p);
 	if ((size_t)(end - *p) - 4 < n)
 		return -1;
 	*s = *p + 4;
@@ -149,7 +142,7 @@ agent_parse(const unsigned char *p, const unsigned char *end,
 		*cause = xstrfmt("agent: short answer");
 		return -1;
 	}
-	n = get32(p);
+	n = util_get32(p);
 	p += 4;
 	if (n > AGENT_MAXKEYS) {
 		*cause = xstrfmt("agent: says it holds %u keys", n);
@@ -246,7 +239,7 @@ doctor_agent(const char *sock, int timeout_ms, struct agentkey **keysp,
 		*cause = xstrfmt("%s: %s", sock, strerror(errno));
 		goto out;
 	}
-	len = get32(hdr);
+	len = util_get32(hdr);
 	if (len < 1 || len > AGENT_MAXREPLY) {
 		*cause = xstrfmt("%s: answer of %u bytes", sock, len);
 		goto out;

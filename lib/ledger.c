@@ -98,43 +98,15 @@ struct ledger {
 	uint64_t	 maxid;
 };
 
-/* A growable byte string for the lines we write. */
-struct sbuf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
-static int	sb_add(struct sbuf *, const char *, size_t);
-static int	sb_fmt(struct sbuf *, const char *, ...)
+/* Formatting and percent-encoding into a struct buf (util.c). */
+static int	sb_fmt(struct buf *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
-static int	sb_enc(struct sbuf *, const char *);
+static int	sb_enc(struct buf *, const char *);
 
 /* ------------------------------------------------------------ helpers */
 
 static int
-sb_add(struct sbuf *sb, const char *s, size_t n)
-{
-	char	*np;
-	size_t	 cap;
-
-	if (sb->len + n + 1 > sb->cap) {
-		cap = sb->cap ? sb->cap : 256;
-		while (cap < sb->len + n + 1)
-			cap *= 2;
-		if ((np = realloc(sb->p, cap)) == NULL)
-			return -1;
-		sb->p = np;
-		sb->cap = cap;
-	}
-	memcpy(sb->p + sb->len, s, n);
-	sb->len += n;
-	sb->p[sb->len] = '\0';
-	return 0;
-}
-
-static int
-sb_fmt(struct sbuf *sb, const char *fmt, ...)
+sb_fmt(struct buf *sb, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	 tmp[512];
@@ -151,31 +123,31 @@ sb_fmt(struct sbuf *sb, const char *fmt, ...)
 	 */
 	if (r < 0 || (size_t)r >= sizeof(tmp))
 		return -1;
-	return sb_add(sb, tmp, r);
+	return buf_add(sb, tmp, r);
 }
 
 /* Append s percent-encoded (see the grammar above). */
 static int
-sb_enc(struct sbuf *sb, const char *s)
+sb_enc(struct buf *sb, const char *s)
 {
 	static const char	 hex[] = "0123456789ABCDEF";
 	const unsigned char	*u;
 	char			 e[3];
 
 	if (*s == '\0')
-		return sb_add(sb, "-", 1);
+		return buf_add(sb, "-", 1);
 	if (strcmp(s, "-") == 0)
-		return sb_add(sb, "%2D", 3);
+		return buf_add(sb, "%2D", 3);
 	for (u = (const unsigned char *)s; *u != '\0'; u++) {
 		if (*u > 0x20 && *u < 0x7f && *u != '%') {
-			if (sb_add(sb, (const char *)u, 1) == -1)
+			if (buf_add(sb, (const char *)u, 1) == -1)
 				return -1;
 			continue;
 		}
 		e[0] = '%';
 		e[1] = hex[*u >> 4];
 		e[2] = hex[*u & 0xf];
-		if (sb_add(sb, e, 3) == -1)
+		if (buf_add(sb, e, 3) == -1)
 			return -1;
 	}
 	return 0;
@@ -824,10 +796,10 @@ bad:
  * short write, truncate back and fail: nothing half-written stays.
  */
 static int
-append(struct ledger *l, const struct sbuf *rec, size_t nrec,
+append(struct ledger *l, const struct buf *rec, size_t nrec,
     const char *what, char **cause)
 {
-	struct sbuf	 sb = { NULL, 0, 0 };
+	struct buf	 sb = { NULL, 0, 0 };
 	struct stat	 st;
 	ssize_t		 n;
 	int		 saved;
@@ -853,7 +825,7 @@ append(struct ledger *l, const struct sbuf *rec, size_t nrec,
 	if (l->good == 0 && (sb_fmt(&sb, "%s %s %s\n", LEDGER_MAGIC,
 	    LEDGER_VERSION, l->server) == -1))
 		goto nomem;
-	if (sb_add(&sb, rec->p, rec->len) == -1)
+	if (buf_add(&sb, rec->p, rec->len) == -1)
 		goto nomem;
 	n = write(l->fd, sb.p, sb.len);
 	if (n != (ssize_t)sb.len) {
@@ -879,32 +851,32 @@ nomem:
 }
 
 static int
-fmt_attempt(struct sbuf *sb, const struct attempt *a)
+fmt_attempt(struct buf *sb, const struct attempt *a)
 {
 	if (sb_fmt(sb, "a %llu %lld %ld %d ", (unsigned long long)a->id,
 	    (long long)a->start, (long)a->pid, a->proven ? 1 : 0) == -1 ||
-	    sb_enc(sb, a->host) == -1 || sb_add(sb, " ", 1) == -1 ||
-	    sb_enc(sb, a->who) == -1 || sb_add(sb, "\n", 1) == -1)
+	    sb_enc(sb, a->host) == -1 || buf_add(sb, " ", 1) == -1 ||
+	    sb_enc(sb, a->who) == -1 || buf_add(sb, "\n", 1) == -1)
 		return -1;
 	return 0;
 }
 
 static int
-fmt_state(struct sbuf *sb, uint64_t id, time_t t, enum outcome o)
+fmt_state(struct buf *sb, uint64_t id, time_t t, enum outcome o)
 {
 	return sb_fmt(sb, "s %llu %lld %s\n", (unsigned long long)id,
 	    (long long)t, outcome_name(o));
 }
 
 static int
-fmt_cooldown(struct sbuf *sb, time_t until, const char *why)
+fmt_cooldown(struct buf *sb, time_t until, const char *why)
 {
 	char	 w[sizeof(((struct history *)0)->cooldown_why)];
 
 	/* Cut to what a reader keeps: the file must always read back. */
 	strlcpy(w, why == NULL ? "" : why, sizeof(w));
 	if (sb_fmt(sb, "c %lld ", (long long)until) == -1 ||
-	    sb_enc(sb, w) == -1 || sb_add(sb, "\n", 1) == -1)
+	    sb_enc(sb, w) == -1 || buf_add(sb, "\n", 1) == -1)
 		return -1;
 	return 0;
 }
@@ -1018,7 +990,7 @@ static int
 compact(struct ledger *l, const struct history *h, const char *keep,
     char **cause)
 {
-	struct sbuf	 sb = { NULL, 0, 0 };
+	struct buf	 sb = { NULL, 0, 0 };
 	char		*tmp = NULL;
 	int		 tfd = -1, dfd, saved;
 	size_t		 i, lines = 1, nflight = 0;
@@ -1128,7 +1100,7 @@ prune(struct history *h, const char *keep)
 static void
 marklost(struct ledger *l, struct history *h)
 {
-	struct sbuf	 sb = { NULL, 0, 0 };
+	struct buf	 sb = { NULL, 0, 0 };
 	struct attempt	*a;
 	size_t		 i, n = 0;
 	char		*cause = NULL;
@@ -1219,7 +1191,7 @@ ledger_lock(struct ledger *l, struct history *h, time_t now, char **cause)
 int
 ledger_begin(struct ledger *l, struct attempt *a, char **cause)
 {
-	struct sbuf	 sb = { NULL, 0, 0 };
+	struct buf	 sb = { NULL, 0, 0 };
 	uint64_t	 id;
 	int		 r;
 
@@ -1273,7 +1245,7 @@ ledger_begin(struct ledger *l, struct attempt *a, char **cause)
 int
 ledger_cooldown(struct ledger *l, time_t t, const char *why, char **cause)
 {
-	struct sbuf	 sb = { NULL, 0, 0 };
+	struct buf	 sb = { NULL, 0, 0 };
 	int		 r;
 
 	*cause = NULL;
@@ -1316,7 +1288,7 @@ ledger_settle(struct ledger *l, uint64_t id, enum outcome o, time_t t,
 {
 	struct history	 h;
 	struct attempt	*a;
-	struct sbuf	 sb = { NULL, 0, 0 };
+	struct buf	 sb = { NULL, 0, 0 };
 	int		 r = 0, held = l->locked;
 
 	*cause = NULL;

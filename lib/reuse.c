@@ -297,32 +297,16 @@ recvall(int fd, unsigned char *p, size_t n, long deadline)
 	return 0;
 }
 
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 /* Send one packet of type with up to two uint32 arguments (n of them). */
 static int
 mux_send(int fd, uint32_t type, uint32_t a, uint32_t b, int n, long dl)
 {
 	unsigned char	buf[16];
 
-	put32(buf, 4 + 4 * (uint32_t)n);
-	put32(buf + 4, type);
-	put32(buf + 8, a);
-	put32(buf + 12, b);
+	util_put32(buf, 4 + 4 * (uint32_t)n);
+	util_put32(buf + 4, type);
+	util_put32(buf + 8, a);
+	util_put32(buf + 12, b);
 	return sendall(fd, buf, 8 + 4 * (size_t)n, dl);
 }
 
@@ -335,7 +319,7 @@ mux_recv(int fd, unsigned char *buf, size_t *len, long dl)
 
 	if (recvall(fd, hdr, 4, dl) == -1)
 		return -1;
-	n = get32(hdr);
+	n = util_get32(hdr);
 	if (n < 4 || n > MUX_MAXPACKET) {
 		errno = EPROTO;
 		return -1;
@@ -403,8 +387,8 @@ mux_dial(const char *path, long deadline, int *fdp, struct stat *st)
 		close(fd);
 		return D_HUNG;
 	}
-	if (n < 8 || get32(buf) != MUX_MSG_HELLO ||
-	    get32(buf + 4) != MUX_VER) {
+	if (n < 8 || util_get32(buf) != MUX_MSG_HELLO ||
+	    util_get32(buf + 4) != MUX_VER) {
 		close(fd);
 		return D_FOREIGN;
 	}
@@ -456,9 +440,9 @@ reuse_alive(const char *path, int ours, long ms, pid_t *pid)
 	}
 	if (mux_send(fd, MUX_C_ALIVE_CHECK, rid, 0, 1, dl) == 0 &&
 	    mux_recv(fd, buf, &n, dl) == 0 && n >= 12 &&
-	    get32(buf) == MUX_S_ALIVE && get32(buf + 4) == rid &&
-	    get32(buf + 8) != 0 && get32(buf + 8) <= INT_MAX) {
-		*pid = (pid_t)get32(buf + 8);
+	    util_get32(buf) == MUX_S_ALIVE && util_get32(buf + 4) == rid &&
+	    util_get32(buf + 8) != 0 && util_get32(buf + 8) <= INT_MAX) {
+		*pid = (pid_t)util_get32(buf + 8);
 		r = 1;
 	} else if (ours)
 		unlink_same(path, &st);
@@ -515,12 +499,12 @@ reuse_exit(const char *path, long ms, char **cause)
 		*cause = xstrfmt("%s: short reply to the exit request", path);
 		return -1;
 	}
-	type = get32(buf);
-	if (type == MUX_S_OK && get32(buf + 4) == rid)
+	type = util_get32(buf);
+	if (type == MUX_S_OK && util_get32(buf + 4) == rid)
 		return 0;
 	if ((type == MUX_S_PERMISSION_DENIED || type == MUX_S_FAILURE) &&
 	    n >= 12) {
-		uint32_t	 slen = get32(buf + 8);
+		uint32_t	 slen = util_get32(buf + 8);
 		char		 why[256];
 		size_t		 i, k = 0;
 

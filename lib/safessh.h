@@ -54,6 +54,18 @@ char	*util_dur(long, char *, size_t);
 uint64_t util_fnv(uint64_t, const void *, size_t);
 /* The value of a hex digit, or -1. */
 int	 util_hexval(int);
+/* Big-endian 32-bit integers, as SSH's wire formats carry them. */
+uint32_t util_get32(const unsigned char *);
+void	 util_put32(unsigned char *, uint32_t);
+
+/* A growable, NUL-terminated byte buffer; zero-initialise, free(p). */
+struct buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+int	 buf_add(struct buf *, const void *, size_t);
+int	 buf_str(struct buf *, const char *);
 
 /* ---------------------------------------------------------------- argv.c */
 

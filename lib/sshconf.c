@@ -34,39 +34,6 @@
 #define MAXDEPTH	16
 #define CACHE_TTL	3600	/* seconds a cached resolution is trusted */
 
-struct fbuf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
-static int
-fb_add(struct fbuf *b, const char *s, size_t n)
-{
-	char	*np;
-	size_t	 cap;
-
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((np = realloc(b->p, cap)) == NULL)
-			return -1;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
-static int
-fb_str(struct fbuf *b, const char *s)
-{
-	return fb_add(b, s, strlen(s));
-}
-
 static const char *
 pwdir(void)
 {
@@ -79,7 +46,7 @@ pwdir(void)
 }
 
 static int
-readfile(const char *path, struct fbuf *b)
+readfile(const char *path, struct buf *b)
 {
 	char	 buf[8192];
 	ssize_t	 r;
@@ -94,7 +61,7 @@ readfile(const char *path, struct fbuf *b)
 			close(fd);
 			return -1;
 		}
-		if (fb_add(b, buf, (size_t)r) == -1) {
+		if (buf_add(b, buf, (size_t)r) == -1) {
 			close(fd);
 			return -1;
 		}
@@ -105,9 +72,9 @@ readfile(const char *path, struct fbuf *b)
 
 /* Write path (0600) only if its contents differ from b. */
 static int
-writeif(const char *path, const struct fbuf *b, char **cause)
+writeif(const char *path, const struct buf *b, char **cause)
 {
-	struct fbuf	 old = { NULL, 0, 0 };
+	struct buf	 old = { NULL, 0, 0 };
 	char		 tmp[PATH_MAX];
 	int		 fd, same;
 
@@ -138,7 +105,7 @@ struct scanctx {
 	struct sshconf	*sc;
 	uint64_t	 stamp;
 	int		 found;		/* IdentityFile/CertificateFile seen */
-	struct fbuf	 removed;
+	struct buf	 removed;
 };
 
 static int filter_file(struct scanctx *, const char *, int, char *, size_t,
@@ -171,7 +138,7 @@ nextword(char **sp)
 
 /* Rewrite one Include line's arguments to filtered copies. */
 static int
-filter_include(struct scanctx *x, char *args, int depth, struct fbuf *out,
+filter_include(struct scanctx *x, char *args, int depth, struct buf *out,
     char **cause)
 {
 	char	*w, *exp, pat[PATH_MAX], copy[PATH_MAX];
@@ -179,7 +146,7 @@ filter_include(struct scanctx *x, char *args, int depth, struct fbuf *out,
 	size_t	 i;
 	int	 any = 0;
 
-	if (fb_str(out, "Include") == -1)
+	if (buf_str(out, "Include") == -1)
 		return -1;
 	while ((w = nextword(&args)) != NULL) {
 		if (strncmp(w, "~/", 2) == 0)
@@ -203,8 +170,8 @@ filter_include(struct scanctx *x, char *args, int depth, struct fbuf *out,
 				globfree(&g);
 				return -1;
 			}
-			if (fb_str(out, " \"") == -1 || fb_str(out, copy) ||
-			    fb_str(out, "\"") == -1) {
+			if (buf_str(out, " \"") == -1 || buf_str(out, copy) ||
+			    buf_str(out, "\"") == -1) {
 				globfree(&g);
 				return -1;
 			}
@@ -215,9 +182,9 @@ filter_include(struct scanctx *x, char *args, int depth, struct fbuf *out,
 	if (!any) {
 		/* Nothing matched: ssh would read nothing either. */
 		out->len -= strlen("Include");
-		return fb_str(out, "# safessh: Include matched no file\n");
+		return buf_str(out, "# safessh: Include matched no file\n");
 	}
-	return fb_str(out, "\n");
+	return buf_str(out, "\n");
 }
 
 /*
@@ -229,7 +196,7 @@ static int
 filter_file(struct scanctx *x, const char *path, int depth, char *copy,
     size_t copylen, char **cause)
 {
-	struct fbuf	 in = { NULL, 0, 0 }, out = { NULL, 0, 0 };
+	struct buf	 in = { NULL, 0, 0 }, out = { NULL, 0, 0 };
 	char		*line, *next, *s, *kw, *rest, lbuf[2048], num[32];
 	size_t		 n, lineno = 0;
 	uint64_t	 h;
@@ -249,8 +216,8 @@ filter_file(struct scanctx *x, const char *path, int depth, char *copy,
 		return 0;	/* as ssh: an unreadable Include is skipped */
 	x->stamp = util_fnv(x->stamp, path, strlen(path) + 1);
 	x->stamp = util_fnv(x->stamp, in.p != NULL ? in.p : "", in.len);
-	if (fb_str(&out, "# safessh: filtered copy of ") == -1 ||
-	    fb_str(&out, path) == -1 || fb_str(&out, "\n") == -1)
+	if (buf_str(&out, "# safessh: filtered copy of ") == -1 ||
+	    buf_str(&out, path) == -1 || buf_str(&out, "\n") == -1)
 		goto out;
 	for (line = in.p; line != NULL && *line != '\0'; line = next) {
 		lineno++;
@@ -276,17 +243,17 @@ filter_file(struct scanctx *x, const char *path, int depth, char *copy,
 		if ((n == 12 && strncasecmp(kw, "identityfile", 12) == 0) ||
 		    (n == 15 && strncasecmp(kw, "certificatefile", 15) == 0)) {
 			x->found = 1;
-			if (fb_str(&out, "# safessh: ") == -1 ||
-			    fb_str(&out, line) == -1 || fb_str(&out, "\n") == -1)
+			if (buf_str(&out, "# safessh: ") == -1 ||
+			    buf_str(&out, line) == -1 || buf_str(&out, "\n") == -1)
 				goto out;
 			n = (size_t)(s - kw);
-			if (fb_str(&x->removed, path) == -1 ||
-			    fb_str(&x->removed, ":") == -1)
+			if (buf_str(&x->removed, path) == -1 ||
+			    buf_str(&x->removed, ":") == -1)
 				goto out;
 			snprintf(num, sizeof(num), "%zu: ", lineno);
-			if (fb_str(&x->removed, num) == -1 ||
-			    fb_add(&x->removed, kw, n) == -1 ||
-			    fb_str(&x->removed, "\n") == -1)
+			if (buf_str(&x->removed, num) == -1 ||
+			    buf_add(&x->removed, kw, n) == -1 ||
+			    buf_str(&x->removed, "\n") == -1)
 				goto out;
 			continue;
 		}
@@ -302,7 +269,7 @@ filter_file(struct scanctx *x, const char *path, int depth, char *copy,
 		if (n == 5 && strncasecmp(kw, "match", 5) == 0 &&
 		    strcasestr(rest, "exec") != NULL)
 			x->sc->dynamic = 1;
-		if (fb_str(&out, line) == -1 || fb_str(&out, "\n") == -1)
+		if (buf_str(&out, line) == -1 || buf_str(&out, "\n") == -1)
 			goto out;
 	}
 	if (writeif(copy, &out, cause) == -1)
@@ -328,7 +295,7 @@ sshconf_scan(const char *statedir, const char *userconf, struct sshconf *sc,
     char **cause)
 {
 	struct scanctx	 x;
-	struct fbuf	 top = { NULL, 0, 0 };
+	struct buf	 top = { NULL, 0, 0 };
 	char		 outdir[PATH_MAX], copy[PATH_MAX], user[PATH_MAX];
 	char		*home;
 	int		 r = -1;
@@ -347,7 +314,7 @@ sshconf_scan(const char *statedir, const char *userconf, struct sshconf *sc,
 	x.outdir = outdir;
 	x.sc = sc;
 	x.stamp = UTIL_FNV0;
-	if (fb_str(&top, "# safessh: ssh_config without IdentityFile "
+	if (buf_str(&top, "# safessh: ssh_config without IdentityFile "
 	    "and CertificateFile\n") == -1)
 		goto nomem;
 	if (userconf != NULL && strcasecmp(userconf, "none") == 0) {
@@ -370,17 +337,17 @@ sshconf_scan(const char *statedir, const char *userconf, struct sshconf *sc,
 		if (filter_file(&x, user, 0, ucopy, sizeof(ucopy),
 		    cause) == -1)
 			goto out;
-		if (fb_str(&top, "Include \"") == -1 ||
-		    fb_str(&top, ucopy) == -1 || fb_str(&top, "\"\n") == -1)
+		if (buf_str(&top, "Include \"") == -1 ||
+		    buf_str(&top, ucopy) == -1 || buf_str(&top, "\"\n") == -1)
 			goto nomem;
 		if (userconf == NULL) {
 			x.base = "/etc/ssh";
 			if (filter_file(&x, "/etc/ssh/ssh_config", 0, scopy,
 			    sizeof(scopy), cause) == -1)
 				goto out;
-			if (fb_str(&top, "Include \"") == -1 ||
-			    fb_str(&top, scopy) == -1 ||
-			    fb_str(&top, "\"\n") == -1)
+			if (buf_str(&top, "Include \"") == -1 ||
+			    buf_str(&top, scopy) == -1 ||
+			    buf_str(&top, "\"\n") == -1)
 				goto nomem;
 		}
 	}
@@ -487,7 +454,7 @@ probe_parse(struct sshprobe *pr, char *text)
 
 /* Run argv (ssh -G ...) and collect its stdout; its stderr is ours. */
 static int
-run_capture(char *const argv[], struct fbuf *out, int quiet, char **cause)
+run_capture(char *const argv[], struct buf *out, int quiet, char **cause)
 {
 	int	 p[2], status = -1, devnull;
 	pid_t	 pid;
@@ -521,7 +488,7 @@ run_capture(char *const argv[], struct fbuf *out, int quiet, char **cause)
 				continue;
 			break;
 		}
-		if (fb_add(out, buf, (size_t)r) == -1)
+		if (buf_add(out, buf, (size_t)r) == -1)
 			break;
 	}
 	close(p[0]);
@@ -547,7 +514,7 @@ run_capture(char *const argv[], struct fbuf *out, int quiet, char **cause)
 int
 sshconf_capture(char *const argv[], int quiet, char **text, char **cause)
 {
-	struct fbuf	out = { NULL, 0, 0 };
+	struct buf	out = { NULL, 0, 0 };
 
 	*text = NULL;
 	if (run_capture(argv, &out, quiet, cause) == -1) {
@@ -602,7 +569,7 @@ int
 sshconf_probe(const char *statedir, char *const argv[], const char *stamp,
     int cacheable, time_t now, struct sshprobe *pr, char **cause)
 {
-	struct fbuf	 out = { NULL, 0, 0 }, cached = { NULL, 0, 0 };
+	struct buf	 out = { NULL, 0, 0 }, cached = { NULL, 0, 0 };
 	char		 path[PATH_MAX], line[PATH_MAX + 64];
 	uint64_t	 h = UTIL_FNV0;
 	size_t		 i;
@@ -650,12 +617,12 @@ sshconf_probe(const char *statedir, char *const argv[], const char *stamp,
 	free(out.p);
 	memset(&out, 0, sizeof(out));
 #define ADD(k, v) do { snprintf(line, sizeof(line), "%s %s\n", k, v); \
-	if (fb_str(&out, line) == -1) goto out; } while (0)
+	if (buf_str(&out, line) == -1) goto out; } while (0)
 	ADD("hostname", pr->hostname);
 	if (pr->user[0] != '\0')
 		ADD("user", pr->user);
 	snprintf(line, sizeof(line), "port %d\n", pr->port);
-	if (fb_str(&out, line) == -1)
+	if (buf_str(&out, line) == -1)
 		goto out;
 	ADD("addressfamily", pr->family == AF_INET ? "inet" :
 	    pr->family == AF_INET6 ? "inet6" : "any");
@@ -671,7 +638,7 @@ sshconf_probe(const char *statedir, char *const argv[], const char *stamp,
 	ADD("server", pr->server);
 	snprintf(line, sizeof(line), "resolved %lld\n",
 	    (long long)pr->resolved);
-	if (fb_str(&out, line) == -1)
+	if (buf_str(&out, line) == -1)
 		goto out;
 #undef ADD
 	{

@@ -173,3 +173,47 @@ util_hexval(int c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+uint32_t
+util_get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+void
+util_put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+/* Append n bytes; 0, or -1 on ENOMEM (the buffer is unchanged). */
+int
+buf_add(struct buf *b, const void *s, size_t n)
+{
+	char	*np;
+	size_t	 cap;
+
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((np = realloc(b->p, cap)) == NULL)
+			return -1;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+int
+buf_str(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
