@@ -51,9 +51,11 @@ static const struct {
 	{ "--doctor",	M_DOCTOR },
 	{ "--version",	M_VERSION },
 	{ "--help",	M_HELP },
-	{ "--authed",	M_AUTHED },
+	{ "--authed",	M_AUTHED },	/* internal: ssh's LocalCommand */
 	{ "--mux-lost",	M_MUXLOST },	/* reuse: the mux client's guard */
 };
+#define NMODES		(sizeof(modes) / sizeof(modes[0]))
+#define NUSERMODES	(NMODES - 2)	/* the internal ones come last */
 
 /* Everything one attempt needs, gathered before it is admitted. */
 struct job {
@@ -75,21 +77,68 @@ struct job {
 	char		*cmarg;		/* ControlPath= when we may start it */
 };
 
+#define SYNOPSIS \
+	"usage: safessh [ssh options] destination [command [argument ...]]\n" \
+	"       safessh --proxy host port\n" \
+	"       safessh --status [host]\n" \
+	"       safessh --check host\n" \
+	"       safessh --forget host\n" \
+	"       safessh --dry-run [ssh options] destination [command ...]\n" \
+	"       safessh --doctor [host]\n" \
+	"       safessh --version | --help\n"
+
+/* The synopsis on stderr, after the mistake if there is one; exit 255. */
 static void __attribute__((noreturn))
 usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "safessh: %s\n", why);
-	fprintf(stderr,
-	    "usage: safessh [ssh options] destination [command [argument ...]]\n"
-	    "       safessh --proxy host port\n"
-	    "       safessh --status [host]\n"
-	    "       safessh --check host\n"
-	    "       safessh --forget host\n"
-	    "       safessh --dry-run [ssh options] destination [command ...]\n"
-	    "       safessh --doctor [host]\n"
-	    "       safessh --version | --help\n");
+	fputs(SYNOPSIS, stderr);
 	exit(EXIT_SSHERR);
+}
+
+/* --help: the synopsis, each mode, the files; on stdout, exit 0. */
+static void __attribute__((noreturn))
+help(void)
+{
+	fputs(SYNOPSIS, stdout);
+	fputs("\n"
+	    "Runs ssh with one key per connection, after asking the server's "
+	    "ledger\n"
+	    "whether one more failed login could get this address banned.\n"
+	    "safessh's own options are long ones and come first; "
+	    "everything else is ssh's.\n"
+	    "\n"
+	    "  (none)       run ssh: one key, admitted against the server's "
+	    "budget\n"
+	    "  --proxy      ProxyCommand mode: relay host port, admitted "
+	    "the same way\n"
+	    "  --status     servers, recent failures, modelled penalty, "
+	    "next attempt\n"
+	    "  --check      one careful attempt (runs true), allowed during "
+	    "a cooldown\n"
+	    "  --forget     clear a server's history once the cause is "
+	    "fixed\n"
+	    "  --dry-run    print the ssh argv and the admission decision, "
+	    "connect to none\n"
+	    "  --doctor     audit agent keys, ~/.ssh/id_*, IdentityFile "
+	    "lines; print fixes\n"
+	    "  --version    print the version\n"
+	    "  --help       print this help\n"
+	    "\n"
+	    "Configuration: /etc/safessh.conf, then "
+	    "$XDG_CONFIG_HOME/safessh/config\n"
+	    "  (default ~/.config/safessh/config); $SAFESSH_CONFIG "
+	    "replaces both.\n"
+	    "Ledger: $SAFESSH_STATE_DIR, else $XDG_STATE_HOME/safessh\n"
+	    "  (default ~/.local/state/safessh).\n"
+	    "Exit status: ssh's; 75 when safessh refused an attempt; "
+	    "255 on its own errors.\n"
+	    "\n"
+	    "See safessh(1), safessh.conf(5).\n", stdout);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		exit(EXIT_SSHERR);
+	exit(0);
 }
 
 /* Print "safessh: <cause>" and exit 255; frees nothing (we exit). */
@@ -1319,19 +1368,102 @@ mode_authed(int argc, char **argv)
 	exit(0);
 }
 
+/*
+ * Edit distance between a and b counting a swap of two neighbours as
+ * one edit (--stauts is one from --status); strings of up to 31.
+ */
+static size_t
+typos(const char *a, const char *b)
+{
+	size_t	d[32][32], la = strlen(a), lb = strlen(b), i, j, c, m;
+
+	if (la >= 32 || lb >= 32)
+		return SIZE_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			c = a[i - 1] != b[j - 1];
+			m = d[i - 1][j - 1] + c;
+			if (d[i - 1][j] + 1 < m)
+				m = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < m)
+				m = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < m)
+				m = d[i - 2][j - 2] + 1;
+			d[i][j] = m;
+		}
+	}
+	return d[la][lb];
+}
+
+/* An option safessh does not know: name it, offer the closest mode. */
+static void __attribute__((noreturn))
+unknown(const char *opt)
+{
+	char	 why[160];
+	size_t	 i, best = NUSERMODES, dist, bestdist = 3;
+
+	for (i = 0; i < NUSERMODES; i++) {
+		if ((dist = typos(opt, modes[i].name)) < bestdist) {
+			bestdist = dist;
+			best = i;
+		}
+	}
+	/* Truncation only shortens the echo of a silly argument. */
+	if (best < NUSERMODES)
+		(void)snprintf(why, sizeof(why), "unknown option %s "
+		    "(did you mean %s?)", opt, modes[best].name);
+	else
+		(void)snprintf(why, sizeof(why), "unknown option %s", opt);
+	usage(why);
+}
+
+/*
+ * The arguments of --status, --check, --forget, --doctor, --proxy are
+ * hosts (and a port): an option there is a mistake, caught before the
+ * mode prints anything.
+ */
+static void
+hostargs(const char *mode, int argc, char **argv)
+{
+	char	why[160];
+	int	i;
+
+	for (i = 0; i < argc; i++) {
+		if (argv[i][0] != '-')
+			continue;
+		(void)snprintf(why, sizeof(why), "%s: unknown option %s",
+		    mode, argv[i]);
+		usage(why);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
 	enum mode	 mode = M_WRAP;
 	size_t		 i;
 
-	if (argc >= 2 && strncmp(argv[1], "--", 2) == 0 && argv[1][2] != '\0') {
-		for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+	if (argc < 2)
+		usage(NULL);		/* as ssh does with no arguments */
+	if (strncmp(argv[1], "--", 2) == 0 && argv[1][2] != '\0') {
+		for (i = 0; i < NMODES; i++)
 			if (strcmp(argv[1], modes[i].name) == 0)
 				break;
-		if (i == sizeof(modes) / sizeof(modes[0]))
-			usage(NULL);
+		if (i == NMODES)
+			unknown(argv[1]);
 		mode = modes[i].mode;
+		if (mode == M_DRYRUN) {
+			/* ssh's options follow, never one of ours. */
+			if (argc > 2 && strncmp(argv[2], "--", 2) == 0 &&
+			    argv[2][2] != '\0')
+				hostargs(argv[1], 1, argv + 2);
+		} else if (mode != M_AUTHED && mode != M_MUXLOST)
+			hostargs(argv[1], argc - 2, argv + 2);
 		argc -= 2;
 		argv += 2;
 	} else {
@@ -1348,7 +1480,7 @@ main(int argc, char *argv[])
 		printf("safessh %s\n", SAFESSH_VERSION);
 		exit(0);
 	case M_HELP:
-		usage(NULL);
+		help();
 	case M_PROXY:
 		mode_proxy(argc, argv);
 	case M_STATUS:
