@@ -37,6 +37,7 @@ for o in $opts; do
 	grep -qE -- "^ +$o( |$)" "$T/out" || missing="$missing $o"
 done
 eq "--help has a line for every long option" "" "$missing"
+# shellcheck disable=SC2088 # the text, not a path
 for want in /etc/safessh.conf '~/.config/safessh/config' \
     SAFESSH_CONFIG 'safessh(1)' 'safessh.conf(5)' \
     'usage: safessh [ssh options] destination'; do
