@@ -1,9 +1,12 @@
 #!/bin/bash
-# conf_files.sh: the example conf/safessh.conf parses and resolves as its
-# comments say; every key is in it (and in safessh.conf(5)); the file set
-# of SAFESSH_CONFIG / XDG_CONFIG_HOME / HOME; refusals of unsafe files;
-# errors name file:line.  Uses the confcheck helper (conf_load/conf_host),
-# and safessh --dry-run where it works.
+# conf_files.sh: the example conf/safessh.conf changes nothing as shipped
+# (every key commented out, resolving exactly as no file at all; a call
+# with -i other.key through it has no conflict) and, uncommented, parses
+# and resolves as its comments say; every key is in it (and in
+# safessh.conf(5)); the file set of SAFESSH_CONFIG / XDG_CONFIG_HOME /
+# HOME; refusals of unsafe files; errors name file:line.  Uses the
+# confcheck helper (conf_load/conf_host), safessh --dry-run and one real
+# call against a test sshd.
 . "$(dirname "$0")/lib.sh"
 t_init conf_files
 
@@ -14,7 +17,45 @@ if [ ! -x "$CC" ]; then
 	exit
 fi
 
+# EX: the example with every "#key = value" and "#[section]" line
+# uncommented, as a user adapting it would.
+EX=$T/example.conf
+sed -E 's/^#(\[|[a-z_]+ = )/\1/' "$TOP/conf/safessh.conf" > "$EX"
+chmod 600 "$EX"
+
+# --- As shipped, the example is only an example.
 cp "$TOP/conf/safessh.conf" "$SAFESSH_CONFIG"
+chmod 600 "$SAFESSH_CONFIG"
+eq "as shipped: no setting is active" "" \
+    "$(grep -nE '^[[:space:]]*[a-z_]+[[:space:]]*=' "$SAFESSH_CONFIG")"
+eq "as shipped: only [defaults] is open" "[defaults]" \
+    "$(grep -E '^[[:space:]]*\[' "$SAFESSH_CONFIG" | tr '\n' ' ' |
+    sed 's/ $//')"
+for h in site-a SITE-B other.host www.example.org legacy.example.org \
+    ci-runner-7; do
+	eq "as shipped: $h resolves as with no file" \
+	    "$(SAFESSH_CONFIG=/dev/null "$CC" "$h" 2>&1)" "$("$CC" "$h" 2>&1)"
+done
+# In [defaults], a "#key = value" line that claims to be the default is:
+# uncommenting it alone changes nothing.
+# Those lines are the ones before "# No built-in default".
+defs=$(sed -n '/^\[defaults\]/,/^# No built-in default/p' \
+    "$TOP/conf/safessh.conf" | grep -E '^#[a-z_]+ = ')
+n=0
+while IFS= read -r line; do
+	n=$((n + 1))
+	k=${line%% *}
+	k=${k#\#}
+	printf '[defaults]\n%s\n' "${line#\#}" > "$T/one.conf"
+	chmod 600 "$T/one.conf"
+	eq "[defaults] $k: the value shown is the built-in default" \
+	    "$(SAFESSH_CONFIG=/dev/null "$CC" x 2>&1)" \
+	    "$("$CC" -f "$T/one.conf" x 2>&1)"
+done <<<"$defs"
+[ "$n" -ge 8 ] || fail "[defaults] shows only $n defaults"
+
+# --- Uncommented, the examples resolve as documented.
+cp "$EX" "$SAFESSH_CONFIG"
 chmod 600 "$SAFESSH_CONFIG"
 
 # get HOST KEY: one resolved value.
@@ -84,11 +125,12 @@ eq "ci-runner-123 does not match ?/??" default \
 missing=
 undocumented=
 for k in $("$CC" -k); do
-	grep -Eq "^$k = " "$SAFESSH_CONFIG" || missing="$missing $k"
+	grep -Eq "^#$k = " "$TOP/conf/safessh.conf" ||
+	    missing="$missing $k"
 	grep -Eq "^\.It Cm $k( |$)" "$TOP/man/safessh.conf.5" ||
 	    undocumented="$undocumented $k"
 done
-eq "every key in conf/safessh.conf" "" "$missing"
+eq "every key in conf/safessh.conf (commented out)" "" "$missing"
 eq "every key in safessh.conf(5)" "" "$undocumented"
 eq "conf_keys has 19 keys" 19 "$("$CC" -k | wc -l)"
 
@@ -120,7 +162,7 @@ eq "SAFESSH_CONFIG=/dev/null: no file" 4 \
 
 # --- Unsafe files are refused, naming the file.
 c=$T/c.conf
-cp "$TOP/conf/safessh.conf" "$c"
+cp "$EX" "$c"
 chmod 666 "$c"
 eq "world-writable refused" \
     "confcheck: $c: refusing: group or world writable (mode 0666)" \
@@ -147,20 +189,20 @@ else
 fi
 
 # --- Errors name file:line and the key; the whole file is rejected.
-cp "$TOP/conf/safessh.conf" "$c"
+cp "$EX" "$c"
 chmod 600 "$c"
 printf '[host site-a]\nprot = 22\n' >> "$c"
 n=$(wc -l < "$c")
 eq "unknown key: file:line and key" \
     "confcheck: $c:$n: unknown key \"prot\" in [host site-a]" \
     "$("$CC" -f "$c" site-b 2>&1)"
-cp "$TOP/conf/safessh.conf" "$c"
+cp "$EX" "$c"
 sed -i 's/^policy = shared-hosting$/policy = shared-hostin/' "$c"
 n=$(grep -n '^policy = shared-hostin$' "$c" | cut -d: -f1)
 eq "unknown policy: file:line" \
     "confcheck: $c:$n: unknown policy \"shared-hostin\"" \
     "$("$CC" -f "$c" other 2>&1)"
-cp "$TOP/conf/safessh.conf" "$c"
+cp "$EX" "$c"
 sed -i 's/^port = 10022 /port = 0 /' "$c"
 n=$(grep -n '^port = 0 ' "$c" | cut -d: -f1)
 out=$("$CC" -f "$c" site-a 2>&1)
@@ -173,7 +215,7 @@ esac
 printf '[defaults]\nuser = me\nparallel = 2\n[host site-a]\nport = 2222\n' \
     > "$T/user.conf"
 chmod 600 "$T/user.conf"
-cp "$TOP/conf/safessh.conf" "$c"
+cp "$EX" "$c"
 eq "later file's [host] wins" 2222 \
     "$("$CC" -f "$c" -f "$T/user.conf" site-a | awk '$1 == "port" {print $2}')"
 eq "earlier file's [host] beats later [defaults]" deploy \
@@ -183,7 +225,7 @@ eq "later [defaults] win" 2 \
 
 # --- Through the real program, when its --dry-run is there.
 export SAFESSH_CONFIG=$T/safessh.conf
-cp "$TOP/conf/safessh.conf" "$SAFESSH_CONFIG"
+cp "$EX" "$SAFESSH_CONFIG"
 chmod 600 "$SAFESSH_CONFIG"
 mkdir -p "$HOME/.ssh" && : > "$HOME/.ssh/site.key" && chmod 600 "$HOME/.ssh/site.key"
 if [ -x "$SAFESSH" ] &&
@@ -225,5 +267,36 @@ if [ -x "$SAFESSH" ] &&
 else
 	skip "safessh --dry-run not available yet"
 fi
+
+# --- The example copied verbatim, then "safessh -i other.key": the first
+# thing a user tries works (one key offered), with no conflict.
+cp "$TOP/conf/safessh.conf" "$SAFESSH_CONFIG"
+chmod 600 "$SAFESSH_CONFIG"
+t_keys
+t_sshd
+out=$("$SAFESSH" "${SSHOPTS[@]}" -i "$T/keys/right" -p "$PORT" 127.0.0.1 \
+    echo through 2>&1)
+eq "verbatim example, -i other.key: the call runs" "0 through" "$? $out"
+eq "verbatim example, -i other.key: one key offered" 1 "$(t_offers)"
+out=$("$SAFESSH" --dry-run -i "$T/keys/right" site-a true 2>&1)
+case $out in
+*"conflicts with identity"*) fail "verbatim example, -i: no conflict ($out)" ;;
+*"IdentityFile=$T/keys/right"*) ok "verbatim example, -i: --dry-run uses it" ;;
+*) fail "verbatim example, -i: --dry-run uses it ($out)" ;;
+esac
+# The negative case: the [defaults] identity uncommented does conflict,
+# before anything reaches the server.
+cp "$EX" "$SAFESSH_CONFIG"
+chmod 600 "$SAFESSH_CONFIG"
+conns=$(t_conns)
+out=$("$SAFESSH" "${SSHOPTS[@]}" -i "$T/keys/right" -p "$PORT" 127.0.0.1 \
+    true 2>&1)
+rc=$?
+case "$rc $out" in
+"255 safessh: 127.0.0.1: -i $T/keys/right conflicts with identity = "*)
+	ok "uncommented [defaults] identity: -i conflicts" ;;
+*) fail "uncommented [defaults] identity: -i conflicts (got $rc $out)" ;;
+esac
+eq "the conflict reaches no server" "$conns" "$(t_conns)"
 
 t_done
