@@ -68,6 +68,9 @@ struct job {
 	char		 ssh[PATH_MAX];
 	char		 key[PATH_MAX];		/* the key, as the user named it */
 	char		 keyarg[PATH_MAX];	/* the path handed to ssh */
+	int		 keypub;		/* only key.pub: the agent's */
+	char		 cert[PATH_MAX];	/* the certificate offered, "" */
+	char		 keysrc[PATH_MAX + 32];	/* where the key came from */
 	char		 server[256];
 	char		 who[ATTEMPT_WHOLEN];
 	const char	*host;			/* alias as typed */
@@ -401,43 +404,113 @@ file_exists(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Point path at target, atomically (a temporary, then rename); 0 or -1. */
+static int
+linkto(const char *target, const char *path)
+{
+	char	 buf[PATH_MAX], tmp[PATH_MAX];
+	ssize_t	 n;
+
+	if ((n = readlink(path, buf, sizeof(buf) - 1)) >= 0) {
+		buf[n] = '\0';
+		if (strcmp(buf, target) == 0)
+			return 0;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path,
+	    (long)getpid()) >= sizeof(tmp))
+		return -1;
+	(void)unlink(tmp);
+	if (symlink(target, tmp) == -1)
+		return -1;
+	if (rename(tmp, path) == -1) {
+		(void)unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* An absolute form of path (which need not exist) into out. */
+static int
+abspath(const char *path, char *out, size_t len)
+{
+	char	cwd[PATH_MAX];
+
+	if (realpath(path, out) != NULL)
+		return 0;
+	if (path[0] == '/')
+		return strlcpy(out, path, len) < len ? 0 : -1;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -1;
+	return (size_t)snprintf(out, len, "%s/%s", cwd, path) < len ? 0 : -1;
+}
+
 /*
- * Hand ssh a path for the key with no "-cert.pub" beside it, so that no
- * certificate nobody asked for is offered: a private link to the key
- * (and to its .pub) under the state directory.
+ * Hand ssh one public key and nothing else.  ssh offers IdentityFile K
+ * and then, unasked, K-cert.pub; it reads K's public half from K.pub.
+ * So, when a certificate is beside the key (and not wanted) or is the
+ * one key (certificate =), ssh is given a private link L -> K under the
+ * state directory, with L.pub -> K.pub (the plain key) or L.pub -> the
+ * certificate (then the certificate is the only identity, and ssh signs
+ * with K, or with the agent when it holds that certificate), and never
+ * an L-cert.pub.  Exits when that cannot be done: the fallback would be
+ * two keys.
  */
 static void
 shadow_key(struct job *j)
 {
-	char	cert[PATH_MAX], dir[PATH_MAX], link[PATH_MAX], pub[PATH_MAX];
-	char	abskey[PATH_MAX];
+	char		 cert[PATH_MAX], dir[PATH_MAX], link[PATH_MAX];
+	char		 pub[PATH_MAX], abskey[PATH_MAX], src[PATH_MAX];
+	uint64_t	 h;
 
 	strlcpy(j->keyarg, j->key, sizeof(j->keyarg));
-	if ((size_t)snprintf(cert, sizeof(cert), "%s-cert.pub", j->key) >=
-	    sizeof(cert) || !file_exists(cert))
-		return;
-	if (realpath(j->key, abskey) == NULL)
-		return;
+	if (j->keypub) {
+		/* Only K.pub is on disk: ssh takes it to pick the agent's. */
+		if ((size_t)snprintf(j->keyarg, sizeof(j->keyarg), "%s.pub",
+		    j->key) >= sizeof(j->keyarg))
+			die("%s: identity %s: path too long", j->host, j->key);
+	}
+	src[0] = '\0';
+	if (j->cert[0] != '\0') {
+		if (abspath(j->cert, src, sizeof(src)) == -1)
+			die("%s: certificate %s: path too long", j->host,
+			    j->cert);
+	} else {
+		if ((size_t)snprintf(cert, sizeof(cert), "%s-cert.pub",
+		    j->key) >= sizeof(cert) || !file_exists(cert))
+			return;
+		if ((size_t)snprintf(cert, sizeof(cert), "%s.pub", j->key) <
+		    sizeof(cert) && file_exists(cert) &&
+		    abspath(cert, src, sizeof(src)) == -1)
+			src[0] = '\0';
+	}
+	if (abspath(j->key, abskey, sizeof(abskey)) == -1)
+		die("%s: identity %s: path too long", j->host, j->key);
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/keys", j->statedir) >=
 	    sizeof(dir) || (mkdir(dir, 0700) == -1 && errno != EEXIST))
-		return;
-	/* The name is derived from the path, so links are reused. */
-	{
-		uint64_t	 h = util_fnv(UTIL_FNV0, abskey, strlen(abskey));
-		if ((size_t)snprintf(link, sizeof(link), "%s/%016llx", dir,
-		    (unsigned long long)h) >= sizeof(link))
-			return;
-	}
-	if ((size_t)snprintf(pub, sizeof(pub), "%s.pub", link) >= sizeof(pub))
-		return;
-	(void)unlink(link);
-	if (symlink(abskey, link) == -1)
-		return;
-	(void)unlink(pub);
-	if ((size_t)snprintf(cert, sizeof(cert), "%s.pub", abskey) <
-	    sizeof(cert) && file_exists(cert))
-		(void)symlink(cert, pub);
+		die("%s: %s/keys: %s", j->host, j->statedir, strerror(errno));
+	/* Named after the key and what L.pub shows: links are reused. */
+	h = util_fnv(UTIL_FNV0, abskey, strlen(abskey) + 1);
+	h = util_fnv(h, src, strlen(src));
+	if ((size_t)snprintf(link, sizeof(link), "%s/%016llx", dir,
+	    (unsigned long long)h) >= sizeof(link) ||
+	    (size_t)snprintf(pub, sizeof(pub), "%s.pub", link) >= sizeof(pub))
+		die("%s: %s: path too long", j->host, dir);
+	if (linkto(abskey, link) == -1 ||
+	    (src[0] != '\0' && linkto(src, pub) == -1))
+		die("%s: %s: %s", j->host, link, strerror(errno));
+	if (src[0] == '\0')
+		(void)unlink(pub);
 	strlcpy(j->keyarg, link, sizeof(j->keyarg));
+}
+
+/* Is there a path.pub? */
+static int
+haspub(const char *path)
+{
+	char	pub[PATH_MAX];
+
+	return (size_t)snprintf(pub, sizeof(pub), "%s.pub", path) <
+	    sizeof(pub) && file_exists(pub);
 }
 
 /* Expand "~/" against the passwd home, as ssh does for -G's output. */
@@ -460,7 +533,7 @@ static void
 prepare(struct job *j, int argc, char **argv, int need_key)
 {
 	struct arglist	 g = { NULL, 0, 0 };
-	char		*cause = NULL;
+	char		*cause = NULL, path[PATH_MAX];
 	const char	*user;
 	size_t		 i;
 	time_t		 now = time(NULL);
@@ -535,31 +608,65 @@ prepare(struct job *j, int argc, char **argv, int need_key)
 		strlcpy(j->server, j->pr.server, sizeof(j->server));
 
 	/* The one key: -i, else identity =, else ssh's first that exists. */
-	if (j->cmd.identity != NULL)
+	if (j->cmd.identity != NULL) {
 		expand_key(j->cmd.identity, j->key, sizeof(j->key));
-	else if (j->hc.identity != NULL)
+		strlcpy(j->keysrc, "-i", sizeof(j->keysrc));
+	} else if (j->hc.identity != NULL) {
 		expand_key(j->hc.identity, j->key, sizeof(j->key));
-	else {
+		snprintf(j->keysrc, sizeof(j->keysrc), "identity = at %s",
+		    j->hc.identity_at);
+	} else {
 		for (i = 0; i < j->pr.nids; i++) {
 			expand_key(j->pr.ids[i], j->key, sizeof(j->key));
-			if (file_exists(j->key))
+			if (file_exists(j->key) ||
+			    (j->hc.agent && haspub(j->key)))
 				break;
 			j->key[0] = '\0';
 		}
+		strlcpy(j->keysrc, "ssh's default order (no -i, no identity "
+		    "=)", sizeof(j->keysrc));
 	}
 	if (need_key && j->key[0] == '\0')
 		die("%s: no key: give -i, or set identity = in the [host] "
 		    "section; safessh offers exactly one key", j->host);
-	if (need_key && access(j->key, R_OK) == -1)
-		die("%s: identity %s: %s", j->host, j->key, strerror(errno));
+	/*
+	 * agent = yes and only KEY.pub on disk: the agent holds the private
+	 * half, and ssh is handed the .pub to pick it.
+	 */
+	if (j->key[0] != '\0' && j->hc.agent && !file_exists(j->key) &&
+	    haspub(j->key))
+		j->keypub = 1;
+	if (j->keypub) {
+		/* haspub() saw this fit. */
+		if ((size_t)snprintf(path, sizeof(path), "%s.pub", j->key) >=
+		    sizeof(path))
+			die("%s: identity %s: path too long", j->host, j->key);
+	} else
+		strlcpy(path, j->key, sizeof(path));
+	if (need_key && access(path, R_OK) == -1)
+		die("%s: identity %s: %s", j->host, path, strerror(errno));
 	/*
 	 * access() passes a directory or a FIFO: ssh would then start a
 	 * connection offering no key at all (a failed login on the
 	 * server's books) or block reading the FIFO.  stat(), not open():
 	 * opening a FIFO would block here.
 	 */
-	if (need_key && !file_exists(j->key))
-		die("%s: identity %s: not a regular file", j->host, j->key);
+	if (need_key && !file_exists(path))
+		die("%s: identity %s: not a regular file", j->host, path);
+
+	/* certificate = PATH, or auto: KEY-cert.pub when it is there. */
+	if (j->hc.certificate != NULL)
+		strlcpy(j->cert, j->hc.certificate, sizeof(j->cert));
+	else if (j->hc.certauto && j->key[0] != '\0' &&
+	    (size_t)snprintf(j->cert, sizeof(j->cert), "%s-cert.pub",
+	    j->key) < sizeof(j->cert) && !file_exists(j->cert))
+		j->cert[0] = '\0';
+	if (need_key && j->cert[0] != '\0' && access(j->cert, R_OK) == -1)
+		die("%s: certificate %s (%s): %s", j->host, j->cert,
+		    j->hc.certificate_at, strerror(errno));
+	if (need_key && j->cert[0] != '\0' && !file_exists(j->cert))
+		die("%s: certificate %s (%s): not a regular file", j->host,
+		    j->cert, j->hc.certificate_at);
 	if (j->key[0] != '\0')
 		shadow_key(j);
 
@@ -567,7 +674,7 @@ prepare(struct job *j, int argc, char **argv, int need_key)
 	    j->hc.user : j->pr.user;
 	/* A key path too long for the record is cut: still one key. */
 	if ((size_t)snprintf(j->who, sizeof(j->who), "%s %s", user,
-	    j->key) >= sizeof(j->who))
+	    j->cert[0] != '\0' ? j->cert : j->key) >= sizeof(j->who))
 		j->who[sizeof(j->who) - 1] = '\0';
 }
 
@@ -585,6 +692,7 @@ build(struct job *j, const char *localcmd, struct arglist *out)
 	rw.port = j->hc.port;
 	rw.connect_timeout = j->hc.connect_timeout;
 	rw.password = j->hc.password;
+	rw.agent = j->hc.agent;
 	rw.localcmd = localcmd;
 	rw.sshconfig = j->sc.path[0] != '\0' ? j->sc.path : NULL;
 	if (j->cmarg != NULL) {

@@ -1208,7 +1208,9 @@ argv_build(const struct sshcmd *cmd, const struct rewrite *rw,
 
 	e |= arglist_addv(al, argv0);
 	e |= addcfg(al, "IdentitiesOnly", "yes");
-	e |= addcfg(al, "IdentityAgent", "none");
+	/* agent = yes: IdentitiesOnly still limits it to the one key. */
+	if (!rw->agent)
+		e |= addcfg(al, "IdentityAgent", "none");
 	if (rw->identity != NULL)
 		e |= addcfg(al, "IdentityFile", rw->identity);
 	e |= addcfg(al, "PKCS11Provider", "none");

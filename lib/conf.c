@@ -57,6 +57,7 @@ enum vtype {
 	V_REUSE,	/* no, or a duration within [lo, hi] */
 	V_YESNO,	/* yes | no */
 	V_PATH,		/* absolute, or ~/; tilde expanded */
+	V_CERT,		/* no | auto | a V_PATH */
 	V_USER,		/* argv_valid_user */
 	V_HOST,		/* argv_valid_host */
 	V_PORT,		/* digits; argv_valid_port */
@@ -80,6 +81,8 @@ enum vtype {
 	X(USER, "user", IN_DEF | IN_HOST, V_USER, 0, 0)			\
 	X(PORT, "port", IN_DEF | IN_HOST, V_PORT, 1, 65535)		\
 	X(PASSWORD, "password", IN_DEF | IN_HOST, V_YESNO, 0, 1)	\
+	X(AGENT, "agent", IN_DEF | IN_HOST, V_YESNO, 0, 1)		\
+	X(CERTIFICATE, "certificate", IN_DEF | IN_HOST, V_CERT, 0, 0)	\
 	X(SSH, "ssh", IN_DEF, V_PATH, 0, 0)				\
 	X(HOSTNAME, "hostname", IN_HOST, V_HOST, 0, 0)			\
 	X(SERVER, "server", IN_HOST, V_SERVER, 0, 0)			\
@@ -875,9 +878,21 @@ value(struct parse *p, enum key k, const char *v, long *num, char **str,
 			return -1;
 		}
 		break;
+	case V_CERT:
+		/* num: 0 no, 1 auto, 2 a path (in str). */
+		if (strcmp(v, "no") == 0)
+			return 0;
+		if (strcmp(v, "auto") == 0) {
+			*num = 1;
+			return 0;
+		}
+		*num = 2;
+		/* FALLTHROUGH */
 	case V_PATH:
 		if (v[0] != '/' && strncmp(v, "~/", 2) != 0) {
-			*why = "must be an absolute path or start with ~/";
+			*why = kd->type == V_CERT ? "expected no, auto, or an "
+			    "absolute path or one starting with ~/" :
+			    "must be an absolute path or start with ~/";
 			return -1;
 		}
 		if (strpbrk(v, " \t\"'\\%$") != NULL) {
@@ -1206,6 +1221,15 @@ apply(const struct item *it, struct hostconf *hc, const char **pol)
 		break;
 	case K_PASSWORD:
 		hc->password = (int)it->num;
+		break;
+	case K_AGENT:
+		hc->agent = (int)it->num;
+		hc->agent_at = it->at;
+		break;
+	case K_CERTIFICATE:
+		hc->certificate = it->num == 2 ? it->str : NULL;
+		hc->certauto = it->num == 1;
+		hc->certificate_at = it->at;
 		break;
 	case K_SSH:
 		hc->ssh = it->str;

@@ -108,6 +108,7 @@ struct rewrite {
 	int		 port;		/* Port, or 0 */
 	long		 connect_timeout; /* ConnectTimeout, or 0 */
 	int		 password;	/* allow password/keyboard-interactive */
+	int		 agent;		/* leave IdentityAgent to ssh */
 	const char	*localcmd;	/* LocalCommand (auth notice), or NULL */
 	const char	*sshconfig;	/* -F replacement, or NULL */
 	const char	*controlpath;	/* ControlPath for reuse, or NULL */
@@ -177,11 +178,16 @@ struct hostconf {
 	int			 retries;
 	long			 reuse;		/* seconds; 0: no reuse */
 	int			 password;	/* allow prompts */
+	int			 agent;		/* the agent may sign */
+	const char		*certificate;	/* certificate = PATH, or NULL */
+	int			 certauto;	/* certificate = auto */
 	/* "file:line" where each forced value was set, for messages. */
 	const char		*hostname_at;
 	const char		*user_at;
 	const char		*identity_at;
 	const char		*port_at;
+	const char		*agent_at;
+	const char		*certificate_at;
 };
 
 struct conf;
