@@ -751,6 +751,25 @@ quiet(const struct sshcmd *cmd)
 	return ll != NULL && strncasecmp(ll, "quiet", 5) == 0;
 }
 
+/*
+ * After a failed login: one line naming the key offered and where that
+ * choice came from (-i, identity = at file:line, ssh's default order).
+ */
+static void
+keynote(const struct job *j)
+{
+	if (quiet(&j->cmd) || j->key[0] == '\0')
+		return;
+	if (j->cert[0] != '\0')
+		fprintf(stderr, "safessh: %s: the key offered was certificate "
+		    "%s of %s (%s; certificate = at %s)\n", j->host, j->cert,
+		    j->key, j->keysrc, j->hc.certificate_at);
+	else
+		fprintf(stderr, "safessh: %s: the key offered was %s%s (%s)\n",
+		    j->host, j->key, j->keypub ? ".pub, from the agent" : "",
+		    j->keysrc);
+}
+
 struct scanarg {
 	struct scan	scan;
 };
@@ -948,6 +967,8 @@ mode_wrap(int argc, char **argv, int check)
 		if (raw == RAW_NOAUTH && quiet(&j.cmd))
 			raw = RAW_AUTHFAIL;
 		settle(&j, lg, id, raw, &retry);
+		if (raw == RAW_AUTHFAIL)
+			keynote(&j);
 		if (check) {
 			if (raw == RAW_OK) {
 				struct history	 h;
