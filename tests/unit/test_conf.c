@@ -129,6 +129,9 @@ field(const struct hostconf *hc, const char *name)
 	N(retries);
 	N(reuse);
 	N(password);
+	N(agent);
+	N(certauto);
+	S(certificate);
 #undef S
 #undef N
 	if (strcmp(name, "policy") == 0)
@@ -141,6 +144,8 @@ field(const struct hostconf *hc, const char *name)
 		return atline(hc->identity_at);
 	if (strcmp(name, "port_at") == 0)
 		return atline(hc->port_at);
+	if (strcmp(name, "certificate_at") == 0)
+		return atline(hc->certificate_at);
 	fail_msg("no field %s", name);
 	return NULL;
 }
@@ -267,7 +272,8 @@ t_keys(void **state UNUSED)
 	static const char *const want[] = {
 		"policy", "on_risk", "max_delay", "parallel",
 		"connect_timeout", "retries", "reuse", "identity", "user",
-		"port", "password", "ssh", "hostname", "server",
+		"port", "password", "agent", "certificate", "ssh",
+		"hostname", "server",
 		"max_failures", "window", "penalty", "penalty_limit",
 		"cooldown"
 	};
@@ -381,6 +387,8 @@ static const char every_key[] =
     "user = alice\n"
     "port = 2222\n"
     "password = yes\n"
+    "agent = yes\n"
+    "certificate = ~/c-cert.pub\n"
     "ssh = /opt/ssh/bin/ssh\n"
     "[host h1]\n"
     "hostname = 192.0.2.7\n"
@@ -478,6 +486,10 @@ static const struct {
 	{ every_key, "h1", "user", "alice" },
 	{ every_key, "h1", "port", "2222" },
 	{ every_key, "h1", "password", "1" },
+	{ every_key, "h1", "agent", "1" },
+	{ every_key, "h1", "certificate", "/home/t/c-cert.pub" },
+	{ every_key, "h1", "certauto", "0" },
+	{ every_key, "h1", "certificate_at", "15" },
 	{ every_key, "h1", "ssh", "/opt/ssh/bin/ssh" },
 	{ every_key, "h1", "hostname", "192.0.2.7" },
 	{ every_key, "h1", "server", "sv_1.x-y" },
@@ -523,6 +535,23 @@ static const struct {
 	{ "[defaults]\nparallel = 64\n", "x", "parallel", "64" },
 	{ "[defaults]\nretries = 10\n", "x", "retries", "10" },
 	{ "[defaults]\npassword = no\n", "x", "password", "0" },
+	{ "", "x", "agent", "0" },
+	{ "", "x", "certificate", "-" },
+	{ "", "x", "certauto", "0" },
+	{ "[defaults]\nagent = no\n[host x]\nagent = yes\n", "x", "agent",
+	    "1" },
+	{ "[defaults]\nagent = yes\n[host x]\nagent = no\n", "x", "agent",
+	    "0" },
+	{ "[defaults]\ncertificate = auto\n", "x", "certauto", "1" },
+	{ "[defaults]\ncertificate = auto\n", "x", "certificate", "-" },
+	{ "[defaults]\ncertificate = /c\n[host x]\ncertificate = auto\n",
+	    "x", "certificate", "-" },
+	{ "[defaults]\ncertificate = auto\n[host x]\ncertificate = no\n",
+	    "x", "certauto", "0" },
+	{ "[defaults]\ncertificate = auto\n[host x]\ncertificate = /c\n",
+	    "x", "certauto", "0" },
+	{ "[defaults]\ncertificate = auto\n[host x]\ncertificate = /c\n",
+	    "x", "certificate", "/c" },
 	{ "[defaults]\nport = 65535\n", "x", "port", "65535" },
 	{ "[defaults]\nport = 1\n", "x", "port", "1" },
 	{ "[defaults]\non_risk = delay\n", "x", "on_risk", "0" },
@@ -730,6 +759,13 @@ static const struct {
 	    "must be from 1s to 1d" },
 	{ "[defaults]\npassword = true\n",
 	    "FILE:2: invalid password \"true\": expected yes or no" },
+	{ "[defaults]\nagent = 1\n",
+	    "FILE:2: invalid agent \"1\": expected yes or no" },
+	{ "[defaults]\ncertificate = yes\n", "FILE:2: invalid certificate "
+	    "\"yes\": expected no, auto, or an absolute path or one "
+	    "starting with ~/" },
+	{ "[defaults]\ncertificate = /a b\n", "FILE:2: invalid "
+	    "certificate *" },
 	{ "[defaults]\nidentity = .ssh/k\n", "FILE:2: invalid identity "
 	    "\".ssh/k\": must be an absolute path or start with ~/" },
 	{ "[defaults]\nidentity = ~bob/k\n", "FILE:2: invalid identity *" },
