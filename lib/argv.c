@@ -1159,6 +1159,36 @@ argv_cfgquote(const char *v)
 	return q;
 }
 
+/*
+ * Is the user's -o PreferredAuthentications no wider than what safessh
+ * allows (publickey; with password, keyboard-interactive and password
+ * too)?  ssh-copy-id's "publickey" check of a key, or its "," probe that
+ * tries no method at all, only make the connection safer: then the
+ * user's value stands.  1 or 0.
+ */
+static int
+narrower_auth(const struct sshcmd *cmd, int password)
+{
+	const char	*v, *t;
+	size_t		 n;
+
+	if ((v = argv_option(cmd, "PreferredAuthentications")) == NULL ||
+	    strpbrk(v, " \t\"'\\") != NULL)
+		return 0;
+	for (t = v; *t != '\0'; t += n + (t[n] == ',')) {
+		n = strcspn(t, ",");
+		if (n == 0)
+			continue;
+		if (n == 9 && strncmp(t, "publickey", n) == 0)
+			continue;
+		if (password && ((n == 8 && strncmp(t, "password", n) == 0) ||
+		    (n == 20 && strncmp(t, "keyboard-interactive", n) == 0)))
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
 /* Add "-o" and "key=value" (value quoted as above). */
 static int
 addcfg(struct arglist *al, const char *key, const char *v)
@@ -1215,8 +1245,9 @@ argv_build(const struct sshcmd *cmd, const struct rewrite *rw,
 		e |= addcfg(al, "IdentityFile", rw->identity);
 	e |= addcfg(al, "PKCS11Provider", "none");
 	e |= addcfg(al, "ConnectionAttempts", "1");
-	e |= addcfg(al, "PreferredAuthentications", rw->password ?
-	    "publickey,keyboard-interactive,password" : "publickey");
+	if (!narrower_auth(cmd, rw->password))
+		e |= addcfg(al, "PreferredAuthentications", rw->password ?
+		    "publickey,keyboard-interactive,password" : "publickey");
 	if (rw->hostname != NULL)
 		e |= addcfg(al, "HostName", rw->hostname);
 	if (rw->port > 0)
