@@ -71,6 +71,7 @@ struct job {
 	int		 keypub;		/* only key.pub: the agent's */
 	char		 cert[PATH_MAX];	/* the certificate offered, "" */
 	char		 keysrc[PATH_MAX + 32];	/* where the key came from */
+	int		 nomethod;	/* -o PreferredAuthentications=, */
 	char		 server[256];
 	char		 who[ATTEMPT_WHOLEN];
 	const char	*host;			/* alias as typed */
@@ -534,7 +535,7 @@ prepare(struct job *j, int argc, char **argv, int need_key)
 {
 	struct arglist	 g = { NULL, 0, 0 };
 	char		*cause = NULL, path[PATH_MAX];
-	const char	*user;
+	const char	*user, *pa;
 	size_t		 i;
 	time_t		 now = time(NULL);
 
@@ -626,9 +627,14 @@ prepare(struct job *j, int argc, char **argv, int need_key)
 		strlcpy(j->keysrc, "ssh's default order (no -i, no identity "
 		    "=)", sizeof(j->keysrc));
 	}
-	if (need_key && j->key[0] == '\0')
+	/* With password = yes a call may offer no key at all. */
+	if (need_key && j->key[0] == '\0' && !j->hc.password)
 		die("%s: no key: give -i, or set identity = in the [host] "
 		    "section; safessh offers exactly one key", j->host);
+	if (j->key[0] == '\0')
+		need_key = 0;
+	pa = argv_option(&j->cmd, "PreferredAuthentications");
+	j->nomethod = pa != NULL && pa[strspn(pa, ",")] == '\0';
 	/*
 	 * agent = yes and only KEY.pub on disk: the agent holds the private
 	 * half, and ssh is handed the .pub to pick it.
@@ -966,6 +972,9 @@ mode_wrap(int argc, char **argv, int check)
 		/* A quiet ssh hides why it failed: assume the worst. */
 		if (raw == RAW_NOAUTH && quiet(&j.cmd))
 			raw = RAW_AUTHFAIL;
+		/* ssh tried no method (ssh-copy-id's probe): no login failed. */
+		if (raw == RAW_AUTHFAIL && j.nomethod)
+			raw = RAW_NOAUTH;
 		settle(&j, lg, id, raw, &retry);
 		if (raw == RAW_AUTHFAIL)
 			keynote(&j);

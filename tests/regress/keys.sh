@@ -26,7 +26,23 @@ ssh-keygen -q -s "$K/ca" -I keys-test -n "$(id -un)" "$K/ck.pub"
 cp "$K/ck" "$K/bk"
 cp "$K/ck.pub" "$K/bk.pub"
 ssh-keygen -q -s "$K/badca" -I keys-bad -n "$(id -un)" "$K/bk.pub"
-t_sshd "TrustedUserCAKeys $K/ca.pub"
+# ssh-copy-id needs an account that logs in with a password: a real
+# one (useradd), so only as root; removed at exit.
+CPU=
+extra=()
+if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null &&
+    command -v ssh-copy-id >/dev/null && command -v sshpass >/dev/null; then
+	CPU=sscpid$$
+	CPW=pw-$$-$RANDOM
+	# nss_wrapper (lib.sh) hides /etc/passwd from these tools.
+	env -u LD_PRELOAD useradd -m -s /bin/sh "$CPU" &&
+	    env -u LD_PRELOAD usermod -p "$(openssl passwd -6 "$CPW")" "$CPU" ||
+	    CPU=
+	trap 'env -u LD_PRELOAD userdel -r "$CPU" 2>/dev/null; t_cleanup' EXIT
+	extra=("Match User $CPU" "PasswordAuthentication yes"
+	    "AuthorizedKeysFile .ssh/authorized_keys")
+fi
+t_sshd "TrustedUserCAKeys $K/ca.pub" "${extra[@]}"
 cat "$K/pp.pub" >> "$T/sshd/authorized_keys"
 
 # Every key the server was asked about: a rejected one ("Failed"), or
@@ -171,5 +187,74 @@ run ckagent ckagent
 eq "certificate and agent (private key only in the agent): exit 0" 0 "$rc"
 eq "certificate and agent: one key offered" 1 "$n"
 mv "$K/ck.away" "$K/ck"
+
+# ------------------------------------------- ssh-copy-id through ~/bin/ssh
+if [ -z "$CPU" ]; then
+	skip "ssh-copy-id: skipped: needs root (a password account)"
+	t_done
+	exit
+fi
+CPH=$(env -u LD_PRELOAD getent passwd "$CPU" | cut -d: -f6)
+mkdir -p "$HOME/bin"
+ln -s "$SAFESSH" "$HOME/bin/ssh"
+ssh-keygen -q -t ed25519 -N '' -C copied -f "$HOME/.ssh/id_ed25519"
+{
+	cat "$SAFESSH_CONFIG"
+	# The default policy: ssh-copy-id must fit in its budget.
+	printf '[host cp]\nhostname = 127.0.0.1\nport = %s\n' "$PORT"
+	# A budget of its own (the checks above failed on purpose).
+	printf 'server = copyid\nuser = %s\n' "$CPU"
+	printf 'password = yes\npolicy = default\n'
+} > "$T/c" && cat "$T/c" > "$SAFESSH_CONFIG"
+kill "$SSH_AGENT_PID"
+unset SSH_AUTH_SOCK SSH_AGENT_PID
+cpid() {
+	local c
+	c=$(t_conns)
+	PATH=$HOME/bin:$PATH sshpass -p "$CPW" ssh-copy-id -o BatchMode=no \
+	    -i "$HOME/.ssh/id_ed25519" cp >"$T/cpid$1.out" 2>&1 </dev/null
+	rc=$?
+	conns=$(( $(t_conns) - c ))
+}
+cpid 1
+eq "ssh-copy-id through ~/bin/ssh: exit 0" 0 "$rc"
+check "ssh-copy-id: says it added 1 key" \
+    grep -qF 'Number of key(s) added: 1' "$T/cpid1.out"
+eq "ssh-copy-id: the key is in authorized_keys, once" 1 \
+    "$(grep -cF "$(cut -d' ' -f2 "$HOME/.ssh/id_ed25519.pub")" \
+    "$CPH/.ssh/authorized_keys" 2>/dev/null)"
+eq "ssh-copy-id: 3 connections (version probe, key check, install)" 3 \
+    "$conns"
+fails=$("$SAFESSH" --status cp | awk 'NR == 2 { print $4 }')
+eq "ssh-copy-id: one failed login on the books (the key check)" 1 "$fails"
+cpid 2
+eq "ssh-copy-id again: exit 0" 0 "$rc"
+check "ssh-copy-id again: says the key is already there" \
+    grep -qF 'All keys were skipped because they already exist' \
+    "$T/cpid2.out"
+eq "ssh-copy-id again: still once in authorized_keys" 1 \
+    "$(grep -cF "$(cut -d' ' -f2 "$HOME/.ssh/id_ed25519.pub")" \
+    "$CPH/.ssh/authorized_keys")"
+check "ssh-copy-id again: the check logged in with the key (truthful)" \
+    bash -c 'tail -20 "$0" | grep -q "Accepted publickey for $1"' \
+    "$SSHD_LOG" "$CPU"
+fails=$("$SAFESSH" --status cp | awk 'NR == 2 { print $4 }')
+eq "ssh-copy-id again: no new failure" 1 "$fails"
+# The negative: without password = yes the install cannot log in (the
+# key copied above is taken out again, so no key can).
+: > "$CPH/.ssh/authorized_keys"
+sed -i '$d' "$SAFESSH_CONFIG"
+sed -i '$d' "$SAFESSH_CONFIG"
+printf 'policy = lax\n' >> "$SAFESSH_CONFIG"
+ssh-keygen -q -t ed25519 -N '' -C other -f "$T/other"
+c=$(grep -c "Accepted password for $CPU" "$SSHD_LOG")
+PATH=$HOME/bin:$PATH sshpass -p "$CPW" ssh-copy-id -o BatchMode=no \
+    -i "$T/other" cp >"$T/cpid3.out" 2>&1 </dev/null
+check "without password = yes: ssh-copy-id fails" test $? -ne 0
+eq "without password = yes: no password login" "$c" \
+    "$(grep -c "Accepted password for $CPU" "$SSHD_LOG")"
+check "without password = yes: the other key did not land" \
+    bash -c '! grep -qF "$(cut -d" " -f2 "$0.pub")" "$1"' "$T/other" \
+    "$CPH/.ssh/authorized_keys"
 
 t_done
