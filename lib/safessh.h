@@ -434,23 +434,6 @@ int	 proxy_relay(int, int, int, proxy_cb *, void *, char **);
 /* sshd's default MaxAuthTries: a client cannot see the server's value. */
 #define DOCTOR_MAXAUTHTRIES	6
 
-/* One key an agent holds. */
-struct agentkey {
-	char		*type;		/* "ssh-ed25519", from the blob */
-	char		*comment;	/* control characters shown as '?' */
-	unsigned char	*blob;
-	size_t		 len;
-};
-
-/*
- * Ask the agent on the unix socket path for its keys (request 11,
- * answer 12), waiting at most timeout_ms for each step.  0 with *keys
- * (free with doctor_agent_free) and *nkeys, or -1 with *cause.
- */
-int	 doctor_agent(const char *, int, struct agentkey **, size_t *,
-	    char **);
-void	 doctor_agent_free(struct agentkey *, size_t);
-
 /* What --doctor audits; safessh.c gathers it as the wrapper would. */
 struct doctor {
 	const char		*host;		/* alias as typed, or NULL */
@@ -472,6 +455,39 @@ struct doctor {
  * of problems in *problems, or -1 with *cause.
  */
 int	 doctor_report(const struct doctor *, char **, int *, char **);
+
+/* --------------------------------------------------------------- agent.c */
+
+#define AGENT_MAXKEYS	2048
+
+/* One key an agent holds. */
+struct agentkey {
+	char		*type;		/* "ssh-ed25519", from the blob */
+	char		*comment;	/* control characters shown as '?' */
+	unsigned char	*blob;
+	size_t		 len;
+};
+
+/*
+ * Ask the agent on the unix socket path for its keys (request 11,
+ * answer 12), waiting at most timeout_ms for each step.  0 with *keys
+ * (free with agent_free) and *nkeys, or -1 with *cause.
+ */
+int	 agent_list(const char *, int, struct agentkey **, size_t *,
+	    char **);
+void	 agent_free(struct agentkey *, size_t);
+/* Does keys[0..n) hold the key blob?  1 or 0. */
+int	 agent_holds(const struct agentkey *, size_t, const unsigned char *,
+	    size_t);
+/* The key blob of a "TYPE BASE64 [comment]" file (caller frees); 0/-1. */
+int	 agent_pubfile(const char *, unsigned char **, size_t *);
+/*
+ * Read a private key file: *encrypted is 1 when it is protected by a
+ * passphrase, 0 when not, -1 when the format does not say; *blob (may be
+ * NULL; caller frees) is its public key when the file carries one
+ * (OpenSSH's own format does, even encrypted).  0, or -1 with errno.
+ */
+int	 agent_keyfile(const char *, int *, unsigned char **, size_t *);
 
 /* --------------------------------------------------------------- reuse.c */
 

@@ -1,7 +1,7 @@
 /*
  * test_doctor.c: unit tests for lib/doctor.c's agent client: a fake
  * agent on a unix socket answers each request with a canned reply, good
- * or broken, and doctor_agent() must count the keys or fail cleanly.
+ * or broken, and agent_list() must count the keys or fail cleanly.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -218,7 +218,7 @@ test_agent_table(void **state)
 		cause = NULL;
 		keys = NULL;
 		n = 99;
-		r = doctor_agent(sock, 300, &keys, &n, &cause);
+		r = agent_list(sock, 300, &keys, &n, &cause);
 		reap(pid);
 		if (cases[i].ok) {
 			if (r != 0)
@@ -230,7 +230,7 @@ test_agent_table(void **state)
 				assert_string_equal(got, cases[i].first);
 				assert_true(keys[0].len > 32);
 			}
-			doctor_agent_free(keys, n);
+			agent_free(keys, n);
 		} else {
 			assert_int_equal(r, -1);
 			assert_non_null(cause);
@@ -253,13 +253,13 @@ test_agent_nosocket(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/nosuch", dir);
-	assert_int_equal(doctor_agent(path, 300, &keys, &n, &cause), -1);
+	assert_int_equal(agent_list(path, 300, &keys, &n, &cause), -1);
 	assert_non_null(strstr(cause, "No such file"));
 	free(cause);
 	cause = NULL;
 	memset(longpath, 'x', sizeof(longpath) - 1);
 	longpath[sizeof(longpath) - 1] = '\0';
-	assert_int_equal(doctor_agent(longpath, 300, &keys, &n, &cause), -1);
+	assert_int_equal(agent_list(longpath, 300, &keys, &n, &cause), -1);
 	assert_non_null(strstr(cause, "too long"));
 	free(cause);
 }
