@@ -1434,6 +1434,7 @@ mode_doctor(int argc, char **argv)
 		d.hc = &j.hc;
 		d.server = j.server;
 		d.key = j.key;
+		d.cert = j.cert;
 	} else {
 		if ((j.conf = conf_new()) == NULL)
 			die("out of memory");

@@ -6,10 +6,12 @@
  * found.  No attempt is recorded and no file of the user's is changed.
  * The agent is asked over its socket (lib/agent.c).
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -133,6 +135,7 @@ struct gview {
 	size_t	 nids;
 	char	*certs[GVIEW_MAX];	/* CertificateFile */
 	size_t	 ncerts;
+	int	 proxied;		/* ProxyCommand or ProxyJump */
 };
 
 static void
@@ -192,6 +195,10 @@ gview_run(const char *ssh, int noconf, const char *key, const char *host,
 			g->idonly = strcmp(v, "yes") == 0;
 		else if (strcmp(line, "identityagent") == 0)
 			strlcpy(g->agent, v, sizeof(g->agent));
+		else if ((strcmp(line, "proxycommand") == 0 ||
+		    strcmp(line, "proxyjump") == 0) &&
+		    strcasecmp(v, "none") != 0)
+			g->proxied = 1;
 		else if (strcmp(line, "pkcs11provider") == 0)
 			strlcpy(g->pkcs11, v, sizeof(g->pkcs11));
 		else if (strcmp(line, "identityfile") == 0 &&
@@ -847,6 +854,109 @@ ledger_state(struct report *r, const struct doctor *d)
 	history_free(&h);
 }
 
+/*
+ * The one key and the agent: a passphrase, or a private half that lives
+ * only in the agent, needs agent = yes and the agent to hold the key.
+ * Returns 1 if the agent holds it.
+ */
+static int
+key_agent(struct report *r, const struct doctor *d,
+    const struct agentkey *ak, size_t nak, int used)
+{
+	unsigned char	*blob = NULL;
+	size_t		 len = 0;
+	char		 pub[PATH_MAX], buf[PATH_MAX], fixbuf[PATH_MAX + 64];
+	const char	*key = d->key, *t;
+	int		 enc = -1, holds, pubonly, need;
+
+	t = tilde(key, buf, sizeof(buf));
+	pubonly = !isfile(key) && isfile2(key, ".pub");
+	if (!pubonly)
+		(void)agent_keyfile(key, &enc, &blob, &len);
+	if (blob == NULL &&
+	    (size_t)snprintf(pub, sizeof(pub), "%s.pub", key) < sizeof(pub))
+		(void)agent_pubfile(pub, &blob, &len);
+	holds = used && agent_holds(ak, nak, blob, len);
+	free(blob);
+	if (pubonly)
+		fprintf(r->out, "  only %s.pub is on disk: the private half "
+		    "must be in the agent, which %s\n", t, !used ?
+		    "is not reachable" : holds ? "holds it" :
+		    "does not hold it");
+	else if (enc == 1)
+		fprintf(r->out, "  %s is protected by a passphrase; %s\n", t,
+		    !used ? "no agent is reachable" : holds ?
+		    "the agent holds it" : "the agent does not hold it");
+	else if (enc == 0 && holds)
+		fprintf(r->out, "  %s has no passphrase; the agent holds it "
+		    "too\n", t);
+	fprintf(r->out, "  agent = %s%s%s%s\n", d->hc->agent ? "yes" : "no",
+	    d->hc->agent_at != NULL ? " (" : " (the default)",
+	    d->hc->agent_at != NULL ? d->hc->agent_at : "",
+	    d->hc->agent_at != NULL ? ")" : "");
+	need = pubonly || enc == 1;
+	if (need && !d->hc->agent) {
+		problem(r, "%s: the key %s %s, and safessh asks no agent "
+		    "(agent = no): %s; in batch mode (git, rsync, scripts) "
+		    "each call fails, a failed login on the server's books",
+		    d->host, t, pubonly ? "is only in the agent" :
+		    "has a passphrase", pubonly ? "ssh cannot sign" :
+		    "every call asks for the passphrase");
+		snprintf(fixbuf, sizeof(fixbuf), "[host %s]\nagent = yes",
+		    d->host);
+		fix(r, "safessh config", fixbuf);
+		if (!holds && !pubonly) {
+			snprintf(fixbuf, sizeof(fixbuf), "ssh-add %s", t);
+			fix(r, "shell, once per login", fixbuf);
+		}
+	} else if (need && !holds) {
+		problem(r, "%s: agent = yes, but the agent does not hold %s: "
+		    "%s", d->host, t, pubonly ? "ssh cannot sign (a failed "
+		    "login)" : "ssh asks for the passphrase (in batch mode: "
+		    "a failed login)");
+		snprintf(fixbuf, sizeof(fixbuf), "ssh-add %s", t);
+		fix(r, "shell, once per login", fixbuf);
+	}
+	return holds;
+}
+
+/* Can ssh resolve name?  (Behind a proxy it is not asked.)  1 or 0. */
+static int
+resolves(const char *name)
+{
+	struct addrinfo	hints, *ai = NULL;
+	int		r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	r = getaddrinfo(name, NULL, &hints, &ai) == 0;
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	return r;
+}
+
+/*
+ * The ~/.ssh/config block that makes plain ssh do what safessh does for
+ * d->host: its HostName, Port and User (safessh forces them; plain ssh
+ * does not read safessh's config), and the one key only.
+ */
+static void
+hostblock(const struct doctor *d, const char *key, char *out, size_t len)
+{
+	char	buf[PATH_MAX], port[32] = "";
+
+	if (d->hc->port != 0)
+		snprintf(port, sizeof(port), "\n    Port %d", d->hc->port);
+	snprintf(out, len, "Host %s%s%s%s%s%s\n    IdentityFile %s\n"
+	    "    IdentitiesOnly yes", d->host,
+	    d->hc->hostname != NULL ? "\n    HostName " : "",
+	    d->hc->hostname != NULL ? d->hc->hostname : "", port,
+	    d->hc->user != NULL ? "\n    User " : "",
+	    d->hc->user != NULL ? d->hc->user : "",
+	    key != NULL ? tilde(key, buf, sizeof(buf)) : "~/.ssh/site.key");
+}
+
 /* ------------------------------------------------------------ the report */
 
 /* The agent part; fills *keys and says whether plain ssh would use it. */
@@ -981,7 +1091,7 @@ doctor_report(const struct doctor *d, char **report, int *problems,
 	char		 buf[PATH_MAX], cmd[PATH_MAX + 300], fixbuf[2048];
 	const char	*key = d->key != NULL && d->key[0] != '\0' ? d->key :
 			    NULL;
-	int		 used, over = 0, overi = 0;
+	int		 used, over = 0, overi = 0, holds = 0, unres;
 	struct stat	 st;
 
 	*report = NULL;
@@ -1070,7 +1180,8 @@ doctor_report(const struct doctor *d, char **report, int *problems,
 		snprintf(fixbuf, sizeof(fixbuf), "[host %s]\nidentity = "
 		    "~/.ssh/site.key", d->host);
 		fix(&r, "safessh config", fixbuf);
-	} else if (stat(key, &st) == -1 || access(key, R_OK) == -1) {
+	} else if ((stat(key, &st) == -1 || access(key, R_OK) == -1) &&
+	    !(isfile2(key, ".pub") && !isfile(key))) {
 		problem(&r, "%s: the key %s cannot be read: %s", d->host, key,
 		    strerror(errno));
 		snprintf(fixbuf, sizeof(fixbuf), "[host %s]\nidentity = "
@@ -1083,19 +1194,39 @@ doctor_report(const struct doctor *d, char **report, int *problems,
 		snprintf(fixbuf, sizeof(fixbuf), "chmod 600 %s", key);
 		fix(&r, "shell", fixbuf);
 	}
-	if (key != NULL) {
+	if (key != NULL && d->cert != NULL && d->cert[0] != '\0')
+		fprintf(r.out, "  certificate = %s (%s): safessh offers the "
+		    "certificate alone, never the plain key after it\n",
+		    tilde(d->cert, buf, sizeof(buf)),
+		    d->hc->certificate_at != NULL ? d->hc->certificate_at :
+		    "?");
+	else if (key != NULL) {
 		snprintf(buf, sizeof(buf), "%s-cert.pub", key);
 		if (isfile(buf))
 			fprintf(r.out, "  a certificate is beside the key "
-			    "(%s): safessh offers the key without it\n", buf);
+			    "(%s): safessh offers the key without it "
+			    "(certificate = auto offers the certificate "
+			    "instead)\n", buf);
 	}
+	if (key != NULL)
+		holds = key_agent(&r, d, ak, nak, used);
 
 	/* Plain ssh against safessh. */
 	fprintf(r.out, "\nKeys offered to %s\n", d->host);
 	offers_make(&g, ak, nak, used, of);
 	snprintf(cmd, sizeof(cmd), "ssh %s", d->host);
-	offers_part(&r, cmd, g.pkcs11, of, key, &over);
-	if (key != NULL && offers_find(of, key) == 0 &&
+	unres = !g.proxied && g.hostname[0] != '\0' && !resolves(g.hostname);
+	if (unres) {
+		/* ssh stops at the lookup: nothing is offered anywhere. */
+		fprintf(r.out, "  plain '%s' cannot resolve \"%s\": it fails "
+		    "before it connects and offers no key\n", cmd,
+		    g.hostname);
+		if (d->hc->hostname != NULL)
+			fprintf(r.out, "  (safessh connects to %s: hostname = "
+			    "at %s)\n", d->hc->hostname, d->hc->hostname_at);
+	} else
+		offers_part(&r, cmd, g.pkcs11, of, key, &over);
+	if (!unres && key != NULL && offers_find(of, key) == 0 &&
 	    gview_run(d->ssh, 0, key, d->host, &gi, cause) == 0) {
 		offers_make(&gi, ak, nak, used, ofi);
 		snprintf(cmd, sizeof(cmd), "ssh -i %s %s",
@@ -1107,9 +1238,14 @@ doctor_report(const struct doctor *d, char **report, int *problems,
 	}
 	fprintf(r.out, "  MaxAuthTries: assumed %d (sshd's default; a client "
 	    "cannot see the server's value)\n", DOCTOR_MAXAUTHTRIES);
-	if (key != NULL)
-		fprintf(r.out, "  safessh offers 1 key: %s\n",
-		    tilde(key, buf, sizeof(buf)));
+	if (key != NULL && d->cert != NULL && d->cert[0] != '\0')
+		fprintf(r.out, "  safessh offers 1 key: the certificate %s%s\n",
+		    tilde(d->cert, buf, sizeof(buf)), d->hc->agent && holds ?
+		    " (the agent signs)" : "");
+	else if (key != NULL)
+		fprintf(r.out, "  safessh offers 1 key: %s%s\n",
+		    tilde(key, buf, sizeof(buf)), d->hc->agent && holds ?
+		    " (the agent signs)" : "");
 	else
 		fprintf(r.out, "  safessh offers no key: it refuses to "
 		    "connect\n");
@@ -1126,9 +1262,7 @@ doctor_report(const struct doctor *d, char **report, int *problems,
 			    tilde(key, buf, sizeof(buf)) : "~/.ssh/site.key");
 			fix(&r, "safessh config", fixbuf);
 		}
-		snprintf(fixbuf, sizeof(fixbuf), "Host %s\n    IdentityFile "
-		    "%s\n    IdentitiesOnly yes", d->host, key != NULL ?
-		    tilde(key, buf, sizeof(buf)) : "~/.ssh/site.key");
+		hostblock(d, key, fixbuf, sizeof(fixbuf));
 		fix(&r, "~/.ssh/config, for programs that run plain ssh",
 		    fixbuf);
 		if ((over ? of : ofi)->nagent > 0)

@@ -444,6 +444,7 @@ struct doctor {
 	const char		*statedir;
 	const char		*server;	/* with host: its ban domain */
 	const char		*key;		/* the key safessh offers, "" */
+	const char		*cert;		/* its certificate, or "" */
 	time_t			 now;
 };
 

@@ -119,6 +119,60 @@ run ppub ppub
 eq "agent = yes, only KEY.pub on disk: exit 0" 0 "$rc"
 eq "agent = yes, only KEY.pub: one key offered" 1 "$n"
 
+# --doctor: the passphrase, whether the agent holds the key, the line.
+ssh-keygen -q -t ed25519 -N 'other' -C pp2 -f "$K/pp2"
+{
+	cat "$SAFESSH_CONFIG"
+	host pp2 "identity = $K/pp2" "agent = yes"
+} > "$T/c" && cat "$T/c" > "$SAFESSH_CONFIG"
+out=$("$SAFESSH" --doctor pp 2>&1)
+check "doctor, agent = no: sees the passphrase and the agent's copy" \
+    grep -qF "$K/pp is protected by a passphrase; the agent holds it" \
+    <<<"$out"
+check "doctor, agent = no: a problem, with the line to add" \
+    grep -qzF "has a passphrase, and safessh asks no agent (agent = no)" \
+    <<<"$out"
+check "doctor, agent = no: the fix is agent = yes for the host" \
+    grep -qzF "[host pp]
+         agent = yes" <<<"$out"
+check "doctor: no key count for a name plain ssh cannot resolve" \
+    grep -qF "plain 'ssh pp' cannot resolve \"pp\": it fails before it connects and offers no key" \
+    <<<"$out"
+check "doctor: ... and no claim that plain ssh offers keys to it" \
+    bash -c '! grep -q "plain .ssh pp. offers" <<<"$0"' "$out"
+# A name that resolves: plain ssh offers the agent's 7 keys; the fix
+# block carries what safessh forces (HostName, Port, User).
+{
+	cat "$SAFESSH_CONFIG"
+	host localhost "identity = $K/pp" "user = $(id -un)"
+} > "$T/c" && cat "$T/c" > "$SAFESSH_CONFIG"
+out=$("$SAFESSH" --doctor localhost 2>&1)
+check "doctor: the ~/.ssh/config block has HostName, Port and User" \
+    grep -qzF "Host localhost
+             HostName 127.0.0.1
+             Port $PORT
+             User $(id -un)
+             IdentityFile $K/pp
+             IdentitiesOnly yes" <<<"$out"
+out=$("$SAFESSH" --doctor ppa 2>&1)
+check "doctor, agent = yes: names where it is set" \
+    grep -qF "agent = yes ($SAFESSH_CONFIG:" <<<"$out"
+check "doctor, agent = yes: the agent signs" \
+    grep -qF "safessh offers 1 key: $K/pp (the agent signs)" <<<"$out"
+check "doctor, agent = yes: no passphrase problem" \
+    bash -c '! grep -q "has a passphrase, and\|does not hold" <<<"$0"' \
+    "$out"
+out=$("$SAFESSH" --doctor ppub 2>&1)
+check "doctor: only the .pub on disk, the agent holds it" \
+    grep -qF "only $K/ppub.pub is on disk: the private half must be in the agent, which holds it" \
+    <<<"$out"
+out=$("$SAFESSH" --doctor pp2 2>&1)
+check "doctor: agent = yes but the agent lacks the key: ssh-add" \
+    grep -qF "ssh-add $K/pp2" <<<"$out"
+check "doctor: says the agent does not hold it" \
+    grep -qF "protected by a passphrase; the agent does not hold it" \
+    <<<"$out"
+
 # ------------------------------------------------------ agent = no (default)
 "$SAFESSH" --forget pp 2>/dev/null
 run pp pp
@@ -162,6 +216,13 @@ eq "no certificate =: one key offered" 1 "$n"
 check "no certificate =: that key was the plain one" \
     bash -c 'tail -3 "$0" | grep -q "Failed publickey .*ED25519 SHA256"' \
     "$SSHD_LOG"
+
+out=$("$SAFESSH" --doctor ckauto 2>&1)
+check "doctor: certificate = auto is named, offered alone" \
+    grep -qF "safessh offers 1 key: the certificate $K/ck-cert.pub" <<<"$out"
+out=$("$SAFESSH" --doctor ckplain 2>&1)
+check "doctor: a certificate beside the key, not offered, and how to" \
+    grep -qF "certificate = auto offers the certificate instead" <<<"$out"
 
 # Signed by a CA the server does not trust, while the plain key would be
 # let in: one offer (the certificate) and a failure, not the plain key.
