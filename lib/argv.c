@@ -7,6 +7,7 @@
  * hands to ssh: forced options, the user's options, "--", destination,
  * command.
  */
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +18,26 @@
 
 /*
  * ssh's option letters in getopt(3) form (a letter followed by ':' takes
- * an argument), as in current OpenSSH.  This is the only table.
+ * an argument), one table per grammar of the OpenSSH releases safessh
+ * meets (read from ssh.c of each release): -P was a flag (ignored) until
+ * 9.3 and takes a tag from 9.4 on; -Z (list the keys ssh would try, and
+ * exit) came with 10.5.  grammar() picks one by the installed version.
  */
-static const char sshopts[] = "1246ACGKMNTVXYZafgknqstvxy"
+static const char opts_92[] = "1246ACGKMNPTVXYafgknqstvxy"
+    "B:D:E:F:I:J:L:O:Q:R:S:W:b:c:e:i:l:m:o:p:w:";
+static const char opts_94[] = "1246ACGKMNTVXYafgknqstvxy"
     "B:D:E:F:I:J:L:O:P:Q:R:S:W:b:c:e:i:l:m:o:p:w:";
+static const char opts_105[] = "1246ACGKMNTVXYZafgknqstvxy"
+    "B:D:E:F:I:J:L:O:P:Q:R:S:W:b:c:e:i:l:m:o:p:w:";
+
+/* The option table for ssh version ver (major * 100 + minor; 0: latest). */
+static const char *
+grammar(int ver)
+{
+	if (ver <= 0 || ver >= 1005)
+		return opts_105;
+	return ver >= 904 ? opts_94 : opts_92;
+}
 
 #define HOST_MAX	1025	/* NI_MAXHOST: longer is not a host name */
 #define USER_MAX	1025	/* no account name is longer */
@@ -45,11 +62,13 @@ struct pstate {
 	struct sshcmd	*cmd;
 	size_t		 optalloc;
 	int		 moreids;	/* a second, different identity */
+	int		 morecerts;	/* a second, different certificate */
 	int		 stop;		/* -V or -Q: ssh exits right there */
 };
 
 /* BSD getopt(3) state, without globals. */
 struct gopt {
+	const char	*opts;		/* the option table (grammar()) */
 	int		 ac;
 	char *const	*av;
 	int		 ind;		/* the element being looked at */
@@ -636,28 +655,31 @@ cfg_split(const char *line, struct cfgopt *co)
 }
 
 /*
- * ssh's value splitter: blanks separate words, quotes group, a backslash
- * escapes a quote, a backslash or (outside quotes) a space, and a '#'
- * starting a word ends the line.  Sets *nw and *first (a copy of the
- * first word, or NULL).  0, -1 on an unbalanced quote, -2 on ENOMEM.
+ * ssh's value splitter (misc.c argv_split with comments): blanks separate
+ * words, quotes group, a backslash escapes a quote, a backslash or
+ * (outside quotes) a space, and a '#' starting a word ends the line.
+ * Sets *nw and, when all is not NULL, *all (every word, NULL-terminated;
+ * free with argv_cfgwords_free).  0, -1 on an unbalanced quote, -2 on
+ * ENOMEM.
  */
-static int
-cfg_words(const char *s, int *nw, char **first)
+int
+argv_cfgwords(const char *s, int *nw, char ***all)
 {
-	char	*w, *o;
+	char	*w, *o, **v = NULL, **nv;
 	int	 quote, n = 0;
 	size_t	 i;
 	char	 c;
 
 	*nw = 0;
-	*first = NULL;
-	if ((w = o = malloc(strlen(s) + 1)) == NULL)
-		return -2;
+	if (all != NULL)
+		*all = NULL;
 	for (i = 0; s[i] != '\0'; i++) {
 		if (s[i] == ' ' || s[i] == '\t')
 			continue;
 		if (s[i] == '#')
 			break;
+		if ((w = o = malloc(strlen(s + i) + 1)) == NULL)
+			goto nomem;
 		for (quote = 0; s[i] != '\0'; i++) {
 			c = s[i];
 			if (c == '\\' && s[i + 1] != '\0' &&
@@ -675,24 +697,87 @@ cfg_words(const char *s, int *nw, char **first)
 				quote = 0;
 				continue;
 			}
-			if (n == 0)
-				*o++ = c;
+			*o++ = c;
 		}
-		if (n++ == 0)
-			*o = '\0';
+		*o = '\0';
+		if (all != NULL) {
+			if ((nv = reallocarray(v, (size_t)n + 2,
+			    sizeof(*v))) == NULL) {
+				free(w);
+				goto nomem;
+			}
+			v = nv;
+			v[n] = w;
+			v[n + 1] = NULL;
+		} else
+			free(w);
+		n++;
 		if (s[i] == '\0') {
 			if (quote != 0) {
-				free(w);
+				argv_cfgwords_free(v);
 				return -1;
 			}
 			break;
 		}
 	}
-	if (n == 0)
-		free(w);
-	else
-		*first = w;
 	*nw = n;
+	if (all != NULL)
+		*all = v;
+	return 0;
+ nomem:
+	argv_cfgwords_free(v);
+	return -2;
+}
+
+void
+argv_cfgwords_free(char **v)
+{
+	size_t	i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The first word of s as above (*first: a copy, or NULL). */
+static int
+cfg_words(const char *s, int *nw, char **first)
+{
+	char	**v;
+	size_t	  i;
+	int	  r;
+
+	*first = NULL;
+	if ((r = argv_cfgwords(s, nw, &v)) != 0)
+		return r;
+	if (v != NULL) {
+		*first = v[0];
+		for (i = 1; v[i] != NULL; i++)
+			free(v[i]);
+		free(v);
+	}
+	return 0;
+}
+
+/*
+ * One ssh_config line read as ssh reads it (readconf.c): trailing blanks
+ * go, the keyword is a token that ends at a blank, a quote or one '=',
+ * may be quoted, and is lowercased; blank and '#' lines have none.  Sets
+ * *buf (free it), *kw (NULL: no keyword) and *val (the rest, or NULL).
+ * 0, or -1 on ENOMEM.
+ */
+int
+argv_cfgline(const char *line, char **buf, const char **kw, const char **val)
+{
+	struct cfgopt	co;
+
+	*buf = NULL;
+	*kw = *val = NULL;
+	if (cfg_split(line, &co) == -1)
+		return -1;
+	*buf = co.buf;
+	*kw = co.kw;
+	*val = co.val;
 	return 0;
 }
 
@@ -750,8 +835,8 @@ identity(struct pstate *st, const char *what, char *path, char **cause)
 }
 
 /*
- * Handle -o ARG as ssh reads it: IdentityFile (or IdentityFile2) is
- * taken out of the options; User, Port, HostName and ProxyJump are
+ * Handle -o ARG as ssh reads it: IdentityFile (or IdentityFile2) and
+ * CertificateFile are taken out of the options; User, Port, HostName and ProxyJump are
  * checked (the first User and Port count, as ssh's first value wins);
  * every other keyword is kept for ssh as it is.
  */
@@ -764,6 +849,7 @@ opt_config(struct pstate *st, const char *arg, char **cause)
 	} watch[] = {
 		{ "identityfile", "IdentityFile" },
 		{ "identityfile2", "IdentityFile" },
+		{ "certificatefile", "CertificateFile" },
 		{ "user", "User" },
 		{ "port", "Port" },
 		{ "hostname", "HostName" },
@@ -822,6 +908,16 @@ opt_config(struct pstate *st, const char *arg, char **cause)
 		w = NULL;
 		goto out;
 	}
+	if (strcmp(name, "CertificateFile") == 0) {
+		/* A key of its own: taken out, as IdentityFile is. */
+		if (cmd->certificate == NULL) {
+			cmd->certificate = w;
+			w = NULL;
+		} else if (strcmp(cmd->certificate, w) != 0)
+			st->morecerts = 1;
+		r = 0;
+		goto out;
+	}
 	if (strcmp(name, "User") == 0) {
 		if (check_user(w, msg, sizeof(msg)) == -1)
 			goto bad;
@@ -844,6 +940,19 @@ opt_config(struct pstate *st, const char *arg, char **cause)
 	free(w);
 	free(co.buf);
 	return r;
+}
+
+/*
+ * ssh takes a service name ("-p ssh") where safessh needs the number to
+ * know the server it counts against: say so rather than call it wrong.
+ */
+static const char *
+svcport(const char *arg)
+{
+	if (*arg == '\0' || getservbyname(arg, "tcp") == NULL)
+		return "";
+	return " (ssh takes it as a service name; safessh needs the number "
+	    "to know the server it counts against)";
 }
 
 /* Act on one option letter and its argument. */
@@ -874,7 +983,7 @@ opt_handle(struct pstate *st, int c, const char *arg, char **cause)
 		break;
 	case 'p':
 		if (check_port(arg, &port, msg, sizeof(msg)) == -1)
-			return fail(cause, "%s", msg);
+			return fail(cause, "%s%s", msg, svcport(arg));
 		if (cmd->port == -1)
 			cmd->port = port;
 		break;
@@ -888,7 +997,7 @@ opt_handle(struct pstate *st, int c, const char *arg, char **cause)
 		/* FALLTHROUGH */
 	case 'G':
 	case 'O':
-	case 'Z':
+	case 'Z':	/* only in a grammar that has it (10.5 on) */
 		if (cmd->passthru == 0)
 			cmd->passthru = (char)c;
 		break;
@@ -898,11 +1007,11 @@ opt_handle(struct pstate *st, int c, const char *arg, char **cause)
 
 /* 0: not an option letter; 1: a flag; 2: takes an argument. */
 static int
-optkind(int c)
+optkind(const char *opts, int c)
 {
 	const char	*p;
 
-	if (c == ':' || c == '\0' || (p = strchr(sshopts, c)) == NULL)
+	if (c == ':' || c == '\0' || (p = strchr(opts, c)) == NULL)
 		return 0;
 	return p[1] == ':' ? 2 : 1;
 }
@@ -947,7 +1056,7 @@ nextopt(struct gopt *g, char **cause)
 	c = (unsigned char)*g->place++;
 	if (c == '-' && *g->place == '\0')
 		return -1;
-	if ((k = optkind(c)) == 0) {
+	if ((k = optkind(g->opts, c)) == 0) {
 		showopt(l, sizeof(l), c);
 		fail(cause, "unknown option -- %s", l);
 		return '?';
@@ -1024,6 +1133,14 @@ destination(struct pstate *st, const char *d, char **cause)
 int
 argv_parse(int ac, char *const *av, struct sshcmd *cmd, char **cause)
 {
+	return argv_parse_ver(ac, av, 0, cmd, cause);
+}
+
+/* As argv_parse(), with the grammar of ssh version ver (0: latest). */
+int
+argv_parse_ver(int ac, char *const *av, int ver, struct sshcmd *cmd,
+    char **cause)
+{
 	struct pstate	 st;
 	struct gopt	 g;
 	int		 term, i;
@@ -1034,6 +1151,7 @@ argv_parse(int ac, char *const *av, struct sshcmd *cmd, char **cause)
 	memset(&st, 0, sizeof(st));
 	st.cmd = cmd;
 	memset(&g, 0, sizeof(g));
+	g.opts = grammar(ver);
 	g.ac = ac;
 	g.av = av;
 
@@ -1062,6 +1180,11 @@ argv_parse(int ac, char *const *av, struct sshcmd *cmd, char **cause)
 		fail(cause, "%s", onekey);
 		goto bad;
 	}
+	if (st.morecerts && cmd->passthru == 0) {
+		fail(cause, "more than one -o CertificateFile: safessh offers "
+		    "one key per connection");
+		goto bad;
+	}
 	if (g.ind < ac) {
 		cmd->ncmd = (size_t)(ac - g.ind);
 		cmd->cmd = calloc(cmd->ncmd + 1, sizeof(char *));
@@ -1083,6 +1206,81 @@ argv_parse(int ac, char *const *av, struct sshcmd *cmd, char **cause)
 	return -1;
 }
 
+/*
+ * Does ssh's command line (without argv[0]) ask for a mode in which ssh
+ * connects nowhere new (-G, -V, -Q, -O, and -Z where the grammar has
+ * it)?  Read with getopt(3) alone, as ssh reads it (options, the
+ * destination, options again unless "--" came first, the command), and
+ * nothing is checked: such a line goes to ssh untouched, and ssh judges
+ * it.  The letter, or 0 (also when an unknown option comes first: then
+ * argv_parse() has the message).
+ */
+int
+argv_passthru(int ac, char *const *av, int ver)
+{
+	struct gopt	 g;
+	char		*cause = NULL;
+	int		 c, pass, term;
+
+	memset(&g, 0, sizeof(g));
+	g.opts = grammar(ver);
+	g.ac = ac;
+	g.av = av;
+	for (pass = 0; pass < 2; pass++) {
+		while ((c = nextopt(&g, &cause)) != -1) {
+			if (c == '?') {
+				free(cause);
+				return 0;
+			}
+			if (strchr("GVQOZ", c) != NULL)
+				return c;
+		}
+		term = g.ind > 0 && strcmp(av[g.ind - 1], "--") == 0;
+		if (g.ind >= ac || term)
+			break;
+		/* The destination; then a second pass, as ssh makes. */
+		g.ind++;
+		g.place = NULL;
+	}
+	return 0;
+}
+
+/*
+ * Point the parsed line at another ssh_config: every -F becomes path,
+ * or goes when path is NULL (ssh's own default files).  0, or -1 with
+ * *cause.
+ */
+int
+argv_set_config(struct sshcmd *cmd, const char *path, char **cause)
+{
+	size_t	i, k = 0;
+	char	*dup = NULL;
+
+	*cause = NULL;
+	if (path != NULL && (dup = strdup(path)) == NULL)
+		return nomem(cause);
+	for (i = 0; i < cmd->nopts; i++) {
+		if (cmd->opts[i].opt != 'F') {
+			cmd->opts[k++] = cmd->opts[i];
+			continue;
+		}
+		if (path == NULL) {
+			free(cmd->opts[i].arg);
+			continue;
+		}
+		free(cmd->opts[i].arg);
+		if ((cmd->opts[i].arg = strdup(path)) == NULL) {
+			free(dup);
+			return nomem(cause);
+		}
+		cmd->opts[k++] = cmd->opts[i];
+	}
+	cmd->nopts = k;
+	free(cmd->config);
+	cmd->config = dup;
+	return 0;
+}
+
 /* Free what argv_parse() allocated; cmd is left empty. */
 void
 argv_free(struct sshcmd *cmd)
@@ -1099,6 +1297,7 @@ argv_free(struct sshcmd *cmd)
 	free(cmd->host);
 	free(cmd->user);
 	free(cmd->identity);
+	free(cmd->certificate);
 	free(cmd->config);
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->port = -1;
@@ -1202,6 +1401,47 @@ addcfg(struct arglist *al, const char *key, const char *v)
 	    arglist_add(al, "%s=%s", key, q) == -1 ? -1 : 0;
 	free(q);
 	return r;
+}
+
+/*
+ * Build the argv of the "ssh -G" probe that tells what ssh would use for
+ * the call: argv0 -G, the host name, port and user safessh forces (rw),
+ * the user's options as given (their -F, not the filtered copy: the
+ * probe must see the IdentityFile lines), "--", the destination.  The
+ * passthrough letters and -s are left out.  0, or -1 with *cause.
+ */
+int
+argv_build_probe(const struct sshcmd *cmd, const struct rewrite *rw,
+    const char *argv0, struct arglist *al, char **cause)
+{
+	size_t	i;
+	int	e = 0;
+
+	*cause = NULL;
+	if (cmd->dest == NULL)
+		return fail(cause, "no destination given");
+	e |= arglist_addv(al, argv0);
+	e |= arglist_addv(al, "-G");
+	if (rw->hostname != NULL)
+		e |= arglist_add(al, "-oHostName=%s", rw->hostname);
+	if (rw->port > 0)
+		e |= arglist_add(al, "-oPort=%d", rw->port);
+	if (rw->user != NULL)
+		e |= arglist_add(al, "-oUser=%s", rw->user);
+	for (i = 0; i < cmd->nopts; i++) {
+		if (strchr("GVQOZs", cmd->opts[i].opt) != NULL)
+			continue;
+		e |= arglist_add(al, "-%c", cmd->opts[i].opt);
+		if (cmd->opts[i].arg != NULL)
+			e |= arglist_addv(al, cmd->opts[i].arg);
+	}
+	e |= arglist_addv(al, "--");
+	e |= arglist_addv(al, cmd->dest);
+	if (e != 0) {
+		arglist_free(al);
+		return nomem(cause);
+	}
+	return 0;
 }
 
 /*

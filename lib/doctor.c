@@ -491,51 +491,6 @@ offers_print(struct report *r, const struct offers *of)
 
 /* --------------------------------------------- the user's ssh_config */
 
-/*
- * For one "file:line: Keyword" of sshconf.removed: the line's value and
- * the Host or Match line above it ("" if none: it applies everywhere).
- */
-static void
-where(const char *file, long lineno, char *kwbuf, size_t kwlen, char *value,
-    size_t vlen, char *block, size_t blen, long *blockline)
-{
-	FILE	*fp;
-	char	 line[2048], *s, *kw;
-	long	 n = 0;
-	size_t	 k;
-
-	*kwbuf = *value = *block = '\0';
-	*blockline = 0;
-	if ((fp = fopen(file, "re")) == NULL)
-		return;
-	while (fgets(line, sizeof(line), fp) != NULL && ++n <= lineno) {
-		line[strcspn(line, "\r\n")] = '\0';
-		s = line + strspn(line, " \t");
-		kw = s;
-		k = strcspn(s, " \t=");
-		if ((k == 4 && strncasecmp(kw, "host", 4) == 0) ||
-		    (k == 5 && strncasecmp(kw, "match", 5) == 0)) {
-			strlcpy(block, s, blen);
-			*blockline = n;
-		}
-		if (n == lineno) {
-			snprintf(kwbuf, kwlen, "%.*s", (int)k, kw);
-			s += k;
-			s += strspn(s, " \t");
-			if (*s == '=')
-				s++;
-			s += strspn(s, " \t");
-			if (*s == '"') {
-				s++;
-				s[strcspn(s, "\"")] = '\0';
-			} else
-				s[strcspn(s, " \t")] = '\0';
-			strlcpy(value, s, vlen);
-		}
-	}
-	fclose(fp);
-}
-
 /* Does a Host/Match line apply to every host ("Host *", "Match all")? */
 static int
 everyhost(const char *block)
@@ -646,8 +601,8 @@ ssh_lines(struct report *r, const struct doctor *d, const struct gview *g)
 		if (errstr != NULL)
 			continue;
 		/* The keyword and value as the file has them now. */
-		where(file, lineno, kw, sizeof(kw), value, sizeof(value),
-		    block, sizeof(block), &bl);
+		sshconf_where(file, lineno, kw, sizeof(kw), value,
+		    sizeof(value), block, sizeof(block), &bl);
 		if (*kw == '\0')
 			continue;
 		every = everyhost(block);

@@ -88,6 +88,7 @@ struct sshcmd {
 	char		 passthru;	/* 'G', 'V', 'Q', 'O' or 'Z'; else 0 */
 	char	       **cmd;		/* remote command and its arguments */
 	size_t		 ncmd;
+	char		*certificate;	/* -o CertificateFile, or NULL */
 };
 
 /*
@@ -96,7 +97,25 @@ struct sshcmd {
  * user, port or -J hop).  argv_free() releases what it allocated.
  */
 int	 argv_parse(int, char *const *, struct sshcmd *, char **);
+/*
+ * The same with the grammar of ssh version ver (major * 100 + minor, as
+ * sshconf_version() gives it; 0: the latest): -P is a flag before 9.4.
+ */
+int	 argv_parse_ver(int, char *const *, int, struct sshcmd *, char **);
+/* The passthrough letter (G V Q O Z) of a command line, read only with
+ * getopt, nothing checked; 0 if none. */
+int	 argv_passthru(int, char *const *, int);
+/* Every -F becomes path (NULL: all -F go).  0, or -1 with *cause. */
+int	 argv_set_config(struct sshcmd *, const char *, char **);
 void	 argv_free(struct sshcmd *);
+/*
+ * ssh_config's line grammar (readconf.c): one line's keyword, lowercased
+ * (NULL for blank and comment lines), and the rest; *buf to free.
+ */
+int	 argv_cfgline(const char *, char **, const char **, const char **);
+/* ssh's argv_split of a value: every word (see argv.c); 0, -1, -2. */
+int	 argv_cfgwords(const char *, int *, char ***);
+void	 argv_cfgwords_free(char **);
 /* The first value of -o KEYWORD (case-insensitive), or NULL. */
 const char *argv_option(const struct sshcmd *, const char *);
 
@@ -121,6 +140,9 @@ struct rewrite {
  * the command.  Returns 0, or -1 with *cause.
  */
 int	 argv_build(const struct sshcmd *, const struct rewrite *,
+	    const char *, struct arglist *, char **);
+/* The "ssh -G" probe's argv for the same call (see argv.c). */
+int	 argv_build_probe(const struct sshcmd *, const struct rewrite *,
 	    const char *, struct arglist *, char **);
 
 /* G5 validation; return 1 if acceptable, else 0 with *why (static text). */
@@ -393,6 +415,13 @@ int	 sshconf_probe(const char *, char *const [], const char *, int,
 void	 sshconf_probe_free(struct sshprobe *);
 void	 sshconf_server(const char *, int, char *, size_t);
 int	 sshconf_capture(char *const [], int, char **, char **);
+/* The installed ssh's version (902 for 9.2; 0 unknown), cached. */
+int	 sshconf_version(const char *, const char *, int *, char **);
+/* Is a -F path our own filtered copy?  1 with the original (or NULL). */
+int	 sshconf_unwrap(const char *, const char *, char **);
+/* One removed line as ssh reads it: keyword, value, Host/Match block. */
+void	 sshconf_where(const char *, long, char *, size_t, char *, size_t,
+	    char *, size_t, long *);
 
 /* --------------------------------------------------------------- child.c */
 

@@ -32,6 +32,8 @@
 #include "safessh.h"
 
 #define MAXDEPTH	16
+#define SYSCONF		"/etc/ssh/ssh_config"
+#define SOURCE_TAG	"# safessh-source: "
 #define CACHE_TTL	3600	/* seconds a cached resolution is trusted */
 
 static const char *
@@ -108,97 +110,140 @@ struct scanctx {
 	struct buf	 removed;
 };
 
-static int filter_file(struct scanctx *, const char *, int, char *, size_t,
-    char **);
+static int filter_file(struct scanctx *, const char *, int, int, char *,
+    size_t, char **);
 
-/* Split the next word of an ssh_config line ("quoted" allowed). */
-static char *
-nextword(char **sp)
+/*
+ * The keywords that add a key or a certificate, in every spelling ssh's
+ * keyword table (readconf.c) accepts: matched after ssh's own tokenising
+ * and lowercasing, so "IdentityFile", IDENTITYFILE=, a quoted keyword
+ * and the obsolete alias IdentityFile2 are all caught.
+ */
+static const char *const keykw[] = {
+	"identityfile", "identityfile2", "certificatefile"
+};
+
+/* The canonical name of a keyword that adds a key, or NULL. */
+static const char *
+keyword_adds_key(const char *kw)
 {
-	char	*s = *sp, *w;
+	size_t	i;
 
-	while (*s == ' ' || *s == '\t')
-		s++;
-	if (*s == '\0')
-		return NULL;
-	if (*s == '"') {
-		w = ++s;
-		while (*s != '\0' && *s != '"')
-			s++;
-	} else {
-		w = s;
-		while (*s != '\0' && *s != ' ' && *s != '\t')
-			s++;
-	}
-	if (*s != '\0')
-		*s++ = '\0';
-	*sp = s;
-	return w;
+	for (i = 0; kw != NULL && i < sizeof(keykw) / sizeof(keykw[0]); i++)
+		if (strcmp(kw, keykw[i]) == 0)
+			return i == 2 ? "CertificateFile" : "IdentityFile";
+	return NULL;
 }
 
-/* Rewrite one Include line's arguments to filtered copies. */
-static int
-filter_include(struct scanctx *x, char *args, int depth, struct buf *out,
-    char **cause)
+/* Remove the stale copy of a source that is gone. */
+static void
+unlink_copy(const char *copy)
 {
-	char	*w, *exp, pat[PATH_MAX], copy[PATH_MAX];
+	(void)unlink(copy);
+}
+
+/*
+ * Rewrite one Include line's arguments to filtered copies, resolving
+ * each as ssh does: a relative path lives in ~/.ssh (user files) or
+ * /etc/ssh (system files), "~" and "~user" are expanded by glob(3) with
+ * GLOB_TILDE (ssh's own call), and matches are read in glob's order.
+ * Where ssh would refuse the line (bad quotes, "~" in a system file, a
+ * failing glob), the line is kept as it was so that ssh refuses it too.
+ */
+static int
+filter_include(struct scanctx *x, const char *line, const char *args,
+    int depth, int user, struct buf *out, char **cause)
+{
+	char	**words = NULL, *pat = NULL, copy[PATH_MAX];
 	glob_t	 g;
 	size_t	 i;
-	int	 any = 0;
+	int	 nw, k, any = 0, r, ret = -1;
+	struct buf inc = { NULL, 0, 0 };
 
-	if (buf_str(out, "Include") == -1)
+	if ((r = argv_cfgwords(args, &nw, &words)) == -2)
 		return -1;
-	while ((w = nextword(&args)) != NULL) {
-		if (strncmp(w, "~/", 2) == 0)
-			exp = xstrfmt("%s%s", pwdir(), w + 1);
-		else if (*w == '/')
-			exp = strdup(w);
+	if (r == -1 || nw == 0)
+		goto asis;
+	for (k = 0; k < nw; k++)
+		if (words[k][0] == '\0' || (words[k][0] == '~' && !user))
+			goto asis;
+	if (buf_str(&inc, "Include") == -1)
+		goto out;
+	for (k = 0; k < nw; k++) {
+		if (words[k][0] != '/' && words[k][0] != '~')
+			pat = xstrfmt("%s/%s", user ? "~/.ssh" : "/etc/ssh",
+			    words[k]);
 		else
-			exp = xstrfmt("%s/%s", x->base, w);
-		if (exp == NULL)
-			return -1;
-		strlcpy(pat, exp, sizeof(pat));
-		free(exp);
+			pat = strdup(words[k]);
+		if (pat == NULL)
+			goto out;
 		memset(&g, 0, sizeof(g));
-		if (glob(pat, GLOB_NOCHECK, NULL, &g) != 0)
+		r = glob(pat, GLOB_TILDE, NULL, &g);
+		free(pat);
+		pat = NULL;
+		if (r == GLOB_NOMATCH)
 			continue;
+		if (r != 0) {
+			globfree(&g);
+			goto asis;
+		}
 		for (i = 0; i < g.gl_pathc; i++) {
-			if (access(g.gl_pathv[i], R_OK) == -1)
-				continue;
-			if (filter_file(x, g.gl_pathv[i], depth + 1, copy,
-			    sizeof(copy), cause) == -1) {
+			r = filter_file(x, g.gl_pathv[i], depth + 1, user,
+			    copy, sizeof(copy), cause);
+			if (r == -1) {
 				globfree(&g);
-				return -1;
+				goto out_cause;
 			}
-			if (buf_str(out, " \"") == -1 || buf_str(out, copy) ||
-			    buf_str(out, "\"") == -1) {
+			if (r == 1)
+				continue;	/* gone or unreadable: skipped */
+			if (buf_str(&inc, " \"") == -1 ||
+			    buf_str(&inc, copy) == -1 ||
+			    buf_str(&inc, "\"") == -1) {
 				globfree(&g);
-				return -1;
+				goto out;
 			}
 			any = 1;
 		}
 		globfree(&g);
 	}
+	argv_cfgwords_free(words);
+	words = NULL;
 	if (!any) {
 		/* Nothing matched: ssh would read nothing either. */
-		out->len -= strlen("Include");
-		return buf_str(out, "# safessh: Include matched no file\n");
+		ret = buf_str(out, "# safessh: Include matched no file\n");
+		goto done;
 	}
-	return buf_str(out, "\n");
+	ret = buf_str(out, inc.p) == -1 || buf_str(out, "\n") == -1 ? -1 : 0;
+	goto done;
+ asis:
+	ret = buf_str(out, line) == -1 || buf_str(out, "\n") == -1 ? -1 : 0;
+	goto done;
+ out:
+	*cause = xstrfmt("out of memory");
+ out_cause:
+	ret = -1;
+ done:
+	argv_cfgwords_free(words);
+	free(inc.p);
+	return ret;
 }
 
 /*
- * Copy one ssh_config file into outdir with IdentityFile and
- * CertificateFile commented out and Includes pointing at copies.
- * The copy's path goes to copy.
+ * Copy one ssh_config file into outdir with the lines that add keys
+ * commented out and Includes pointing at copies; user is 1 for the
+ * user's files (relative Includes live in ~/.ssh), 0 for the system's.
+ * The copy's path goes to copy.  0; 1 when the file is not there (or
+ * is a directory, or unreadable: ssh skips it too), and then no stale
+ * copy of it is left; -1 with *cause.
  */
 static int
-filter_file(struct scanctx *x, const char *path, int depth, char *copy,
-    size_t copylen, char **cause)
+filter_file(struct scanctx *x, const char *path, int depth, int user,
+    char *copy, size_t copylen, char **cause)
 {
 	struct buf	 in = { NULL, 0, 0 }, out = { NULL, 0, 0 };
-	char		*line, *next, *s, *kw, *rest, lbuf[2048], num[32];
-	size_t		 n, lineno = 0;
+	char		*line, *next, *lbuf = NULL, num[32];
+	const char	*kw, *rest, *canon;
+	size_t		 lineno = 0;
 	uint64_t	 h;
 	struct stat	 st;
 	int		 r = -1;
@@ -210,10 +255,14 @@ filter_file(struct scanctx *x, const char *path, int depth, char *copy,
 	h = util_fnv(UTIL_FNV0, path, strlen(path));
 	snprintf(copy, copylen, "%s/%016llx", x->outdir,
 	    (unsigned long long)h);
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	if (readfile(path, &in) == -1)
-		return 0;	/* as ssh: an unreadable Include is skipped */
+	if ((stat(path, &st) == 0 && S_ISDIR(st.st_mode)) ||
+	    readfile(path, &in) == -1) {
+		/* As ssh: a missing or unreadable file is skipped. */
+		free(in.p);
+		unlink_copy(copy);
+		x->stamp = util_fnv(x->stamp, "-", 2);
+		return 1;
+	}
 	x->stamp = util_fnv(x->stamp, path, strlen(path) + 1);
 	x->stamp = util_fnv(x->stamp, in.p != NULL ? in.p : "", in.len);
 	if (buf_str(&out, "# safessh: filtered copy of ") == -1 ||
@@ -223,50 +272,35 @@ filter_file(struct scanctx *x, const char *path, int depth, char *copy,
 		lineno++;
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
-		n = strlen(line);
-		if (n >= sizeof(lbuf))
-			n = sizeof(lbuf) - 1;
-		memcpy(lbuf, line, n);
-		lbuf[n] = '\0';
-		s = lbuf;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		kw = s;
-		while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '=')
-			s++;
-		rest = s;
-		while (*rest == ' ' || *rest == '\t')
-			rest++;
-		if (*rest == '=')
-			rest++;
-		n = (size_t)(s - kw);
-		if ((n == 12 && strncasecmp(kw, "identityfile", 12) == 0) ||
-		    (n == 15 && strncasecmp(kw, "certificatefile", 15) == 0)) {
+		free(lbuf);
+		lbuf = NULL;
+		if (argv_cfgline(line, &lbuf, &kw, &rest) == -1)
+			goto out;
+		if ((canon = keyword_adds_key(kw)) != NULL) {
 			x->found = 1;
 			if (buf_str(&out, "# safessh: ") == -1 ||
 			    buf_str(&out, line) == -1 || buf_str(&out, "\n") == -1)
 				goto out;
-			n = (size_t)(s - kw);
 			if (buf_str(&x->removed, path) == -1 ||
 			    buf_str(&x->removed, ":") == -1)
 				goto out;
 			snprintf(num, sizeof(num), "%zu: ", lineno);
 			if (buf_str(&x->removed, num) == -1 ||
-			    buf_add(&x->removed, kw, n) == -1 ||
+			    buf_str(&x->removed, canon) == -1 ||
 			    buf_str(&x->removed, "\n") == -1)
 				goto out;
 			continue;
 		}
-		if (n == 7 && strncasecmp(kw, "include", 7) == 0) {
-			if (filter_include(x, rest, depth, &out, cause) == -1)
-				goto out;
+		if (kw != NULL && strcmp(kw, "include") == 0 && rest != NULL) {
+			if (filter_include(x, line, rest, depth, user, &out,
+			    cause) == -1)
+				goto out_cause;
 			continue;
 		}
-		if ((n == 12 && strncasecmp(kw, "localcommand", 12) == 0) ||
-		    (n == 18 &&
-		    strncasecmp(kw, "permitlocalcommand", 18) == 0))
+		if (kw != NULL && (strcmp(kw, "localcommand") == 0 ||
+		    strcmp(kw, "permitlocalcommand") == 0))
 			x->sc->localcmd = 1;
-		if (n == 5 && strncasecmp(kw, "match", 5) == 0 &&
+		if (kw != NULL && strcmp(kw, "match") == 0 && rest != NULL &&
 		    strcasestr(rest, "exec") != NULL)
 			x->sc->dynamic = 1;
 		if (buf_str(&out, line) == -1 || buf_str(&out, "\n") == -1)
@@ -279,6 +313,7 @@ filter_file(struct scanctx *x, const char *path, int depth, char *copy,
  out:
 	*cause = xstrfmt("%s: %s", path, strerror(errno ? errno : ENOMEM));
  out_cause:
+	free(lbuf);
 	free(in.p);
 	free(out.p);
 	return r;
@@ -296,9 +331,10 @@ sshconf_scan(const char *statedir, const char *userconf, struct sshconf *sc,
 {
 	struct scanctx	 x;
 	struct buf	 top = { NULL, 0, 0 };
-	char		 outdir[PATH_MAX], copy[PATH_MAX], user[PATH_MAX];
+	char		 outdir[PATH_MAX], user[PATH_MAX];
+	char		 ucopy[PATH_MAX], scopy[PATH_MAX];
 	char		*home;
-	int		 r = -1;
+	int		 r = -1, ru;
 
 	memset(sc, 0, sizeof(*sc));
 	memset(&x, 0, sizeof(x));
@@ -314,13 +350,14 @@ sshconf_scan(const char *statedir, const char *userconf, struct sshconf *sc,
 	x.outdir = outdir;
 	x.sc = sc;
 	x.stamp = UTIL_FNV0;
+	if (userconf != NULL && strcasecmp(userconf, "none") == 0)
+		return 0;
+	/* The source line lets a nested safessh find the original. */
 	if (buf_str(&top, "# safessh: ssh_config without IdentityFile "
-	    "and CertificateFile\n") == -1)
+	    "and CertificateFile\n" SOURCE_TAG) == -1 ||
+	    buf_str(&top, userconf != NULL ? userconf : "-") == -1 ||
+	    buf_str(&top, "\n") == -1)
 		goto nomem;
-	if (userconf != NULL && strcasecmp(userconf, "none") == 0) {
-		r = 0;
-		goto out;
-	}
 	if (userconf != NULL) {
 		if ((home = util_tilde(userconf)) == NULL)
 			goto nomem;
@@ -328,35 +365,27 @@ sshconf_scan(const char *statedir, const char *userconf, struct sshconf *sc,
 		free(home);
 	} else
 		snprintf(user, sizeof(user), "%s/.ssh/config", pwdir());
-	x.base = NULL;
-	snprintf(copy, sizeof(copy), "%s/.ssh", pwdir());
-	x.base = copy;
-	{
-		char	ucopy[PATH_MAX], scopy[PATH_MAX];
-
-		if (filter_file(&x, user, 0, ucopy, sizeof(ucopy),
-		    cause) == -1)
+	/* ssh reads -F and ~/.ssh/config as user files. */
+	if ((ru = filter_file(&x, user, 0, 1, ucopy, sizeof(ucopy),
+	    cause)) == -1)
+		goto out;
+	if (ru == 0 && (buf_str(&top, "Include \"") == -1 ||
+	    buf_str(&top, ucopy) == -1 || buf_str(&top, "\"\n") == -1))
+		goto nomem;
+	if (userconf == NULL) {
+		if ((ru = filter_file(&x, SYSCONF, 0, 0, scopy, sizeof(scopy),
+		    cause)) == -1)
 			goto out;
-		if (buf_str(&top, "Include \"") == -1 ||
-		    buf_str(&top, ucopy) == -1 || buf_str(&top, "\"\n") == -1)
+		if (ru == 0 && (buf_str(&top, "Include \"") == -1 ||
+		    buf_str(&top, scopy) == -1 || buf_str(&top, "\"\n") == -1))
 			goto nomem;
-		if (userconf == NULL) {
-			x.base = "/etc/ssh";
-			if (filter_file(&x, "/etc/ssh/ssh_config", 0, scopy,
-			    sizeof(scopy), cause) == -1)
-				goto out;
-			if (buf_str(&top, "Include \"") == -1 ||
-			    buf_str(&top, scopy) == -1 ||
-			    buf_str(&top, "\"\n") == -1)
-				goto nomem;
-		}
 	}
 	snprintf(sc->stamp, sizeof(sc->stamp), "%016llx",
 	    (unsigned long long)x.stamp);
 	if (x.found) {
 		if ((size_t)snprintf(sc->path, sizeof(sc->path),
 		    "%s/top-%016llx", outdir,
-		    (unsigned long long)util_fnv(x.stamp, "top", 3)) >=
+		    (unsigned long long)util_fnv(x.stamp, top.p, top.len)) >=
 		    sizeof(sc->path)) {
 			*cause = xstrfmt("%s: path too long", outdir);
 			goto out;
@@ -374,6 +403,93 @@ sshconf_scan(const char *statedir, const char *userconf, struct sshconf *sc,
 	free(top.p);
 	free(x.removed.p);
 	return r;
+}
+
+/*
+ * Is path (a -F argument) a filtered copy that safessh wrote under
+ * statedir?  ssh hands its -F on to a jump host's command, so a safessh
+ * run for the hop sees our copy, in which the hop's IdentityFile lines
+ * are commented out.  1 with *orig set to the file the copy was made
+ * from (allocated; NULL for ssh's default files), else 0.  -1 on ENOMEM.
+ */
+int
+sshconf_unwrap(const char *statedir, const char *path, char **orig)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	char		 dir[PATH_MAX], rdir[PATH_MAX], rpath[PATH_MAX];
+	char		*p, *e;
+	size_t		 n;
+
+	*orig = NULL;
+	if (path == NULL ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s/sshconfig", statedir) >=
+	    sizeof(dir) || realpath(dir, rdir) == NULL ||
+	    realpath(path, rpath) == NULL)
+		return 0;
+	n = strlen(rdir);
+	if (strncmp(rpath, rdir, n) != 0 || strncmp(rpath + n, "/top-", 5) != 0)
+		return 0;
+	if (readfile(rpath, &b) == -1 || b.p == NULL) {
+		free(b.p);
+		return 0;
+	}
+	if ((p = strstr(b.p, "\n" SOURCE_TAG)) == NULL) {
+		free(b.p);
+		return 0;
+	}
+	p += 1 + strlen(SOURCE_TAG);
+	if ((e = strchr(p, '\n')) != NULL)
+		*e = '\0';
+	if (strcmp(p, "-") != 0 && (*orig = strdup(p)) == NULL) {
+		free(b.p);
+		return -1;
+	}
+	free(b.p);
+	return 1;
+}
+
+/*
+ * For one "file:line: Keyword" of sshconf.removed (doctor.c): the
+ * keyword as the filter understood it (IdentityFile or CertificateFile),
+ * the line's first value word, and the Host or Match line above it (""
+ * if none: it applies everywhere), each read with ssh's tokeniser.
+ */
+void
+sshconf_where(const char *file, long lineno, char *kwbuf, size_t kwlen,
+    char *value, size_t vlen, char *block, size_t blen, long *blockline)
+{
+	FILE		*fp;
+	char		*line = NULL, *lb = NULL, **w;
+	const char	*kw, *rest, *canon;
+	size_t		 cap = 0;
+	long		 n = 0;
+	int		 nw;
+
+	*kwbuf = *value = *block = '\0';
+	*blockline = 0;
+	if ((fp = fopen(file, "re")) == NULL)
+		return;
+	while (getline(&line, &cap, fp) != -1 && ++n <= lineno) {
+		free(lb);
+		if (argv_cfgline(line, &lb, &kw, &rest) == -1 || kw == NULL)
+			continue;
+		if (strcmp(kw, "host") == 0 || strcmp(kw, "match") == 0) {
+			line[strcspn(line, "\r\n")] = '\0';
+			strlcpy(block, line + strspn(line, " \t"), blen);
+			*blockline = n;
+		}
+		if (n != lineno || (canon = keyword_adds_key(kw)) == NULL)
+			continue;
+		strlcpy(kwbuf, canon, kwlen);
+		if (rest != NULL && argv_cfgwords(rest, &nw, &w) == 0 &&
+		    w != NULL) {
+			strlcpy(value, w[0], vlen);
+			argv_cfgwords_free(w);
+		}
+	}
+	free(lb);
+	free(line);
+	fclose(fp);
 }
 
 void
@@ -501,6 +617,113 @@ run_capture(char *const argv[], struct buf *out, int quiet, char **cause)
 		*cause = xstrfmt("'%s -G' failed for this destination",
 		    argv[0]);
 		return -1;
+	}
+	return 0;
+}
+
+/* "OpenSSH_9.2p1 ..." -> 902; 0 when it is not OpenSSH's banner. */
+static int
+parse_version(const char *s)
+{
+	const char	*p;
+	long		 maj, min;
+	char		*e;
+
+	if ((p = strstr(s, "OpenSSH_")) == NULL)
+		return 0;
+	p += 8;
+	maj = strtol(p, &e, 10);
+	if (e == p || *e != '.' || maj < 1 || maj > 99)
+		return 0;
+	p = e + 1;
+	min = strtol(p, &e, 10);
+	if (e == p || min < 0 || min > 99)
+		return 0;
+	return (int)(maj * 100 + min);
+}
+
+/*
+ * The version of the ssh at path (major * 100 + minor: 902 for 9.2),
+ * from "ssh -V", cached under statedir/sshconfig by the binary's path,
+ * inode, size and time, so that it runs once per installed ssh.  0 with
+ * *ver (0 when ssh does not say: the latest grammar then applies), or
+ * -1 with *cause when ssh cannot be run.
+ */
+int
+sshconf_version(const char *statedir, const char *ssh, int *ver,
+    char **cause)
+{
+	struct stat	 st;
+	struct buf	 b = { NULL, 0, 0 };
+	char		 path[PATH_MAX], tmp[32], buf[512];
+	struct buf	 out = { NULL, 0, 0 };
+	uint64_t	 h;
+	int		 p[2], status, devnull;
+	ssize_t		 r;
+	pid_t		 pid;
+	size_t		 n = 0;
+
+	*ver = 0;
+	if (stat(ssh, &st) == -1) {
+		*cause = xstrfmt("%s: %s", ssh, strerror(errno));
+		return -1;
+	}
+	h = util_fnv(UTIL_FNV0, ssh, strlen(ssh) + 1);
+	snprintf(buf, sizeof(buf), "%llu %llu %lld %lld",
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+	    (long long)st.st_size, (long long)st.st_mtime);
+	h = util_fnv(h, buf, strlen(buf));
+	snprintf(path, sizeof(path), "%s/sshconfig/version-%016llx", statedir,
+	    (unsigned long long)h);
+	if (readfile(path, &b) == 0 && b.p != NULL) {
+		*ver = (int)strtonum(b.p, 0, 9999, NULL);
+		free(b.p);
+		if (*ver > 0)
+			return 0;
+	} else
+		free(b.p);
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		*cause = xstrfmt("pipe: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		*cause = xstrfmt("fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		if ((devnull = open("/dev/null", O_RDWR)) != -1) {
+			dup2(devnull, STDIN_FILENO);
+			dup2(devnull, STDOUT_FILENO);
+		}
+		dup2(p[1], STDERR_FILENO);
+		execl(ssh, "ssh", "-V", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	while ((r = read(p[0], buf + n, sizeof(buf) - 1 - n)) != 0) {
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		n += (size_t)r;
+		if (n == sizeof(buf) - 1)
+			break;
+	}
+	buf[n] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	*ver = parse_version(buf);
+	if (*ver > 0) {
+		char	*c = NULL;
+
+		snprintf(tmp, sizeof(tmp), "%d\n", *ver);
+		if (buf_str(&out, tmp) == 0 && writeif(path, &out, &c) == -1)
+			free(c);	/* a cache we cannot write is no error */
+		free(out.p);
 	}
 	return 0;
 }

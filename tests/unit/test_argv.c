@@ -394,7 +394,9 @@ static const struct pcase pcases[] = {
 
 	/* Ports. */
 	ERR("-p service name", AV("-p", "ssh", "h"),
-	    "invalid port \"ssh\": not a number"),
+	    "invalid port \"ssh\": not a number (ssh takes it as a service "
+	    "name; safessh needs the number to know the server it counts "
+	    "against)"),
 	ERR("-p sign", AV("-p", "+22", "h"),
 	    "invalid port \"+22\": not a number"),
 	ERR("-p blank", AV("-p", " 22", "h"),
