@@ -66,6 +66,8 @@ struct job {
 	struct sshprobe	 pr;
 	char		 statedir[PATH_MAX];
 	char		 ssh[PATH_MAX];
+	int		 sshver;		/* its version: 902 for 9.2 */
+	char		 jumpl[PATH_MAX];	/* ssh's argv[0] with a jump */
 	char		 key[PATH_MAX];		/* the key, as the user named it */
 	char		 keyarg[PATH_MAX];	/* the path handed to ssh */
 	int		 keypub;		/* only key.pub: the agent's */
@@ -80,6 +82,11 @@ struct job {
 	char		 cmpath[PATH_MAX];	/* the master's socket */
 	char		*cmarg;		/* ControlPath= when we may start it */
 };
+
+static int	parent_attempt_note(const char *);
+static void	hop_note(const char *, const char *, uint64_t);
+static void	attempt_env(struct job *, uint64_t);
+static int	hops_reached(struct job *, uint64_t);
 
 #define SYNOPSIS \
 	"usage: safessh [ssh options] destination [command [argument ...]]\n" \
@@ -527,6 +534,133 @@ expand_key(const char *in, char *out, size_t len)
 }
 
 /*
+ * The real ssh for host (its [host] ssh =, else the default) in j->ssh,
+ * and its version in j->sshver (cached under the state directory).
+ */
+static void
+ssh_grammar(struct job *j, const char *host)
+{
+	struct hostconf	 hc;
+	char		*cause = NULL;
+
+	if (conf_host(j->conf, host, &hc, &cause) == -1 ||
+	    child_find_ssh(hc.ssh, j->ssh, sizeof(j->ssh), &cause) == -1 ||
+	    sshconf_version(j->statedir, j->ssh, &j->sshver, &cause) == -1)
+		die("%s", cause);
+}
+
+static int
+has_jump(const struct sshcmd *cmd)
+{
+	size_t	i;
+
+	for (i = 0; i < cmd->nopts; i++)
+		if (cmd->opts[i].opt == 'J' &&
+		    strcasecmp(cmd->opts[i].arg, "none") != 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * ssh runs a jump host (-J, ProxyJump) as "ARGV0 [-l user] [-p port]
+ * [-J more] [-F config] -W '[%h]:%p' hop" through the shell, ARGV0 being
+ * its own argv[0] (ssh.c, "Setup proxyjump"; OpenSSH 9.2 to 10.x).  So ssh is run under the
+ * name of a link to safessh, called "ssh" so that ssh's messages still
+ * say "ssh:", under the state directory: the hop is then a connection
+ * safessh starts, with its own admission, key and record.  The program
+ * run is still the real ssh (child_run_as).  The path goes unquoted into
+ * a shell command, so it must hold no character the shell treats.
+ */
+static void
+jump_link(struct job *j)
+{
+	char		 self[PATH_MAX], dir[PATH_MAX], cur[PATH_MAX];
+	char		 tmp[PATH_MAX], *v;
+	const char	*p;
+	ssize_t		 n;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+		die("%s: cannot find safessh itself for the jump host: %s",
+		    j->host, strerror(errno));
+	self[n] = '\0';
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/bin", j->statedir) >=
+	    sizeof(dir) || (size_t)snprintf(j->jumpl, sizeof(j->jumpl),
+	    "%s/ssh", dir) >= sizeof(j->jumpl))
+		die("%s: state directory path too long", j->host);
+	if (strspn(j->jumpl, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+	    "vwxyz0123456789/._+-") != strlen(j->jumpl))
+		die("%s: the state directory %s holds characters a shell "
+		    "command cannot carry unquoted; ssh could not run the "
+		    "jump host through safessh (set SAFESSH_STATE_DIR)",
+		    j->host, j->statedir);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		die("%s: %s", dir, strerror(errno));
+	/*
+	 * A ProxyCommand of the user's that runs "ssh -W %h:%p hop" finds
+	 * the same link first on PATH: that hop is safessh's too.  The
+	 * hop's safessh skips the link when it looks for the real ssh.
+	 */
+	if ((p = getenv("PATH")) == NULL)
+		p = "/usr/bin:/bin";
+	if (strncmp(p, dir, strlen(dir)) != 0 || p[strlen(dir)] != ':') {
+		if ((v = xstrfmt("%s:%s", dir, p)) == NULL ||
+		    setenv("PATH", v, 1) == -1)
+			die("out of memory");
+		free(v);
+	}
+	if ((n = readlink(j->jumpl, cur, sizeof(cur) - 1)) > 0) {
+		cur[n] = '\0';
+		if (strcmp(cur, self) == 0)
+			return;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.ssh.%ld", dir,
+	    (long)getpid()) >= sizeof(tmp))
+		die("%s: state directory path too long", j->host);
+	(void)unlink(tmp);
+	if (symlink(self, tmp) == -1 || rename(tmp, j->jumpl) == -1) {
+		(void)unlink(tmp);
+		die("%s: %s: %s", j->host, j->jumpl, strerror(errno));
+	}
+}
+
+/* A connection of its own needs the one key: exits without it. */
+static void
+require_key(struct job *j)
+{
+	char	path[PATH_MAX];
+
+	/* With password = yes a call may offer no key at all. */
+	if (j->key[0] == '\0' && !j->hc.password)
+		die("%s: no key: give -i, or set identity = in the [host] "
+		    "section; safessh offers exactly one key", j->host);
+	if (j->key[0] == '\0')
+		return;
+	if (j->keypub) {
+		/* haspub() saw this fit. */
+		if ((size_t)snprintf(path, sizeof(path), "%s.pub", j->key) >=
+		    sizeof(path))
+			die("%s: identity %s: path too long", j->host, j->key);
+	} else
+		strlcpy(path, j->key, sizeof(path));
+	if (access(path, R_OK) == -1)
+		die("%s: identity %s: %s", j->host, path, strerror(errno));
+	/*
+	 * access() passes a directory or a FIFO: ssh would then start a
+	 * connection offering no key at all (a failed login on the
+	 * server's books) or block reading the FIFO.  stat(), not open():
+	 * opening a FIFO would block here.
+	 */
+	if (!file_exists(path))
+		die("%s: identity %s: not a regular file", j->host, path);
+	if (j->cert[0] != '\0' && access(j->cert, R_OK) == -1)
+		die("%s: certificate %s (%s): %s", j->host, j->cert,
+		    j->hc.certificate_at, strerror(errno));
+	if (j->cert[0] != '\0' && !file_exists(j->cert))
+		die("%s: certificate %s (%s): not a regular file", j->host,
+		    j->cert, j->hc.certificate_at);
+}
+
+/*
  * Everything before admission: config, ssh's config, the server, the
  * key.  Exits with a one-line error when something is wrong.
  */
@@ -534,21 +668,70 @@ static void
 prepare(struct job *j, int argc, char **argv, int need_key)
 {
 	struct arglist	 g = { NULL, 0, 0 };
-	char		*cause = NULL, path[PATH_MAX];
+	struct rewrite	 rw;
+	char		*cause = NULL;
 	const char	*user, *pa;
 	size_t		 i;
 	time_t		 now = time(NULL);
 
-	if (argv_parse(argc, argv, &j->cmd, &cause) == -1)
+	if ((j->conf = conf_new()) == NULL)
+		die("out of memory");
+	if (conf_load_default(j->conf, &cause) == -1 ||
+	    ledger_statedir(j->statedir, sizeof(j->statedir), &cause) == -1)
+		die("%s", cause);
+	/*
+	 * The command line is read with the installed ssh's grammar.  A
+	 * line that every grammar refuses is refused before ssh is asked
+	 * anything (not even its version).
+	 */
+	if (argv_parse_ver(argc, argv, 0, &j->cmd, &cause) == -1) {
+		struct sshcmd	 c92;
+		char		*c = NULL;
+
+		if (argv_parse_ver(argc, argv, 902, &c92, &c) == -1)
+			die("%s", cause);
+		argv_free(&c92);
+		free(c);
+		free(cause);
+		cause = NULL;
+	} else
+		argv_free(&j->cmd);
+	ssh_grammar(j, "*");
+	if (argv_parse_ver(argc, argv, j->sshver, &j->cmd, &cause) == -1)
 		die("%s", cause);
 	if (j->cmd.dest == NULL)
 		usage("no destination");
 	j->host = j->cmd.host;
-	if ((j->conf = conf_new()) == NULL)
-		die("out of memory");
-	if (conf_load_default(j->conf, &cause) == -1 ||
-	    conf_host(j->conf, j->host, &j->hc, &cause) == -1)
+	if (conf_host(j->conf, j->host, &j->hc, &cause) == -1)
 		die("%s", cause);
+	if (j->hc.ssh != NULL) {
+		int	ver = j->sshver;
+
+		ssh_grammar(j, j->host);	/* this host's own ssh */
+		if (ver != j->sshver) {
+			argv_free(&j->cmd);
+			if (argv_parse_ver(argc, argv, j->sshver, &j->cmd,
+			    &cause) == -1)
+				die("%s", cause);
+			j->host = j->cmd.host;
+		}
+	}
+	/* A jump host's -F is our filtered copy: read the original. */
+	{
+		char	*orig = NULL;
+		int	 r;
+
+		if ((r = sshconf_unwrap(j->statedir, j->cmd.config,
+		    &orig)) == -1 || (r == 1 &&
+		    argv_set_config(&j->cmd, orig, &cause) == -1))
+			die("%s", cause != NULL ? cause : "out of memory");
+		free(orig);
+	}
+	if (j->cmd.certificate != NULL)
+		die("%s: -o CertificateFile %s: a certificate is a key of "
+		    "its own; safessh offers one key (name it with "
+		    "certificate = in the [host] section)", j->host,
+		    j->cmd.certificate);
 
 	/* The command line and the config must not disagree silently. */
 	if (j->cmd.identity != NULL && j->hc.identity != NULL) {
@@ -571,37 +754,22 @@ prepare(struct job *j, int argc, char **argv, int need_key)
 		    "user = %s (%s)", j->host, j->cmd.user, j->hc.user,
 		    j->hc.user_at);
 
-	if (ledger_statedir(j->statedir, sizeof(j->statedir), &cause) == -1)
-		die("%s", cause);
-	if (child_find_ssh(j->hc.ssh, j->ssh, sizeof(j->ssh), &cause) == -1)
-		die("%s", cause);
 	if (sshconf_scan(j->statedir, j->cmd.config, &j->sc, &cause) == -1)
 		die("%s", cause);
 
 	/* What would ssh use?  (Cached: see sshconf.c.) */
-	arglist_addv(&g, j->ssh);
-	arglist_addv(&g, "-G");
-	if (j->hc.hostname != NULL)
-		arglist_add(&g, "-oHostName=%s", j->hc.hostname);
-	if (j->hc.port != 0)
-		arglist_add(&g, "-oPort=%d", j->hc.port);
-	if (j->hc.user != NULL)
-		arglist_add(&g, "-oUser=%s", j->hc.user);
-	for (i = 0; i < j->cmd.nopts; i++) {
-		if (strchr("GVQOZs", j->cmd.opts[i].opt) != NULL)
-			continue;
-		arglist_add(&g, "-%c", j->cmd.opts[i].opt);
-		if (j->cmd.opts[i].arg != NULL)
-			arglist_addv(&g, j->cmd.opts[i].arg);
-	}
-	arglist_addv(&g, "--");
-	arglist_addv(&g, j->cmd.dest);
-	if (g.list == NULL)
-		die("out of memory");
+	memset(&rw, 0, sizeof(rw));
+	rw.hostname = j->hc.hostname;
+	rw.port = j->hc.port;
+	rw.user = j->hc.user;
+	if (argv_build_probe(&j->cmd, &rw, j->ssh, &g, &cause) == -1)
+		die("%s", cause);
 	if (sshconf_probe(j->statedir, g.list, j->sc.stamp, !j->sc.dynamic,
 	    now, &j->pr, &cause) == -1)
 		die("%s: %s", j->host, cause);
 	arglist_free(&g);
+	if (j->pr.proxied || has_jump(&j->cmd))
+		jump_link(j);
 
 	if (j->hc.server != NULL)
 		strlcpy(j->server, j->hc.server, sizeof(j->server));
@@ -627,12 +795,6 @@ prepare(struct job *j, int argc, char **argv, int need_key)
 		strlcpy(j->keysrc, "ssh's default order (no -i, no identity "
 		    "=)", sizeof(j->keysrc));
 	}
-	/* With password = yes a call may offer no key at all. */
-	if (need_key && j->key[0] == '\0' && !j->hc.password)
-		die("%s: no key: give -i, or set identity = in the [host] "
-		    "section; safessh offers exactly one key", j->host);
-	if (j->key[0] == '\0')
-		need_key = 0;
 	pa = argv_option(&j->cmd, "PreferredAuthentications");
 	j->nomethod = pa != NULL && pa[strspn(pa, ",")] == '\0';
 	/*
@@ -642,24 +804,6 @@ prepare(struct job *j, int argc, char **argv, int need_key)
 	if (j->key[0] != '\0' && j->hc.agent && !file_exists(j->key) &&
 	    haspub(j->key))
 		j->keypub = 1;
-	if (j->keypub) {
-		/* haspub() saw this fit. */
-		if ((size_t)snprintf(path, sizeof(path), "%s.pub", j->key) >=
-		    sizeof(path))
-			die("%s: identity %s: path too long", j->host, j->key);
-	} else
-		strlcpy(path, j->key, sizeof(path));
-	if (need_key && access(path, R_OK) == -1)
-		die("%s: identity %s: %s", j->host, path, strerror(errno));
-	/*
-	 * access() passes a directory or a FIFO: ssh would then start a
-	 * connection offering no key at all (a failed login on the
-	 * server's books) or block reading the FIFO.  stat(), not open():
-	 * opening a FIFO would block here.
-	 */
-	if (need_key && !file_exists(path))
-		die("%s: identity %s: not a regular file", j->host, path);
-
 	/* certificate = PATH, or auto: KEY-cert.pub when it is there. */
 	if (j->hc.certificate != NULL)
 		strlcpy(j->cert, j->hc.certificate, sizeof(j->cert));
@@ -667,12 +811,8 @@ prepare(struct job *j, int argc, char **argv, int need_key)
 	    (size_t)snprintf(j->cert, sizeof(j->cert), "%s-cert.pub",
 	    j->key) < sizeof(j->cert) && !file_exists(j->cert))
 		j->cert[0] = '\0';
-	if (need_key && j->cert[0] != '\0' && access(j->cert, R_OK) == -1)
-		die("%s: certificate %s (%s): %s", j->host, j->cert,
-		    j->hc.certificate_at, strerror(errno));
-	if (need_key && j->cert[0] != '\0' && !file_exists(j->cert))
-		die("%s: certificate %s (%s): not a regular file", j->host,
-		    j->cert, j->hc.certificate_at);
+	if (need_key)
+		require_key(j);
 	if (j->key[0] != '\0')
 		shadow_key(j);
 
@@ -705,7 +845,8 @@ build(struct job *j, const char *localcmd, struct arglist *out)
 		rw.controlpath = j->cmarg;
 		rw.controlpersist = j->hc.reuse;
 	}
-	if (argv_build(&j->cmd, &rw, j->ssh, out, &cause) == -1)
+	if (argv_build(&j->cmd, &rw, j->jumpl[0] != '\0' ? j->jumpl : j->ssh,
+	    out, &cause) == -1)
 		die("%s", cause);
 }
 
@@ -884,15 +1025,20 @@ mode_wrap(int argc, char **argv, int check)
 	struct arglist	 av;
 	struct decision	 d;
 	struct scanarg	 sa;
-	char		*cause = NULL, *lc, env[512];
+	char		*cause = NULL, *lc;
 	uint64_t	 id;
 	enum rawout	 raw;
-	int		 status, tries = 0, retry, authed;
+	int		 status, tries = 0, retry, authed, reached;
 	long		 backoff;
 	pid_t		 mpid;
 
 	memset(&j, 0, sizeof(j));
-	prepare(&j, argc, argv, 1);
+	(void)parent_attempt_note(NULL);	/* a hop: tell the wrapper */
+	prepare(&j, argc, argv, 0);
+	/* Riding the user's own live master needs no key of ours. */
+	reuse_plan(&j.cmd, &j.pr, j.hc.reuse, &j.rp);
+	if (check || j.rp.way != RU_USER)
+		require_key(&j);
 	if (check) {
 		/* One careful attempt: batch mode, one command. */
 		if (j.cmd.ncmd != 0)
@@ -916,7 +1062,7 @@ mode_wrap(int argc, char **argv, int check)
 		if (share_argv(&j, nonce, &av) == 0) {
 			/* The guard may end this ssh (mode_muxlost). */
 			setenv("SAFESSH_MUXGUARD", nonce, 1);
-			if (child_run(av.list, NULL, NULL, &status,
+			if (child_run_as(j.ssh, av.list, NULL, NULL, &status,
 			    &cause) == -1)
 				die("%s", cause);
 			unsetenv("SAFESSH_MUXGUARD");
@@ -928,22 +1074,23 @@ mode_wrap(int argc, char **argv, int check)
 			(void)share_find(&j, 0, &mpid);
 		}
 	}
+	require_key(&j);
 
 	for (;;) {
 		id = admit(&j, lg, check, 0, &d);
-		snprintf(env, sizeof(env), "%s %llu", j.server,
-		    (unsigned long long)id);
-		setenv("SAFESSH_ATTEMPT", env, 1);	/* for --proxy */
+		hop_note(j.statedir, j.server, id);
+		attempt_env(&j, id);	/* for --proxy and jump hosts */
+		memset(&av, 0, sizeof(av));
+		lc = notice_cmd(&j, id);
 		/*
 		 * ssh runs LocalCommand with $SHELL; the notice needs no more
 		 * than sh, which starts in a fraction of bash's time.  Left
 		 * alone when the user's config runs commands of its own
-		 * (ProxyCommand, Match exec), which were written for $SHELL.
+		 * (LocalCommand, ProxyCommand, Match exec), which were
+		 * written for $SHELL.
 		 */
-		if (!j.pr.proxied && !j.sc.dynamic)
+		if (lc != NULL && !j.pr.proxied && !j.sc.dynamic)
 			setenv("SHELL", "/bin/sh", 1);
-		memset(&av, 0, sizeof(av));
-		lc = notice_cmd(&j, id);
 		if (check) {
 			struct sshopt	*no;
 
@@ -962,13 +1109,18 @@ mode_wrap(int argc, char **argv, int check)
 		free(lc);
 		memset(&sa, 0, sizeof(sa));
 		outcome_init(&sa.scan);
-		if (child_run(av.list, online, &sa, &status, &cause) == -1) {
+		if (child_run_as(j.ssh, av.list, online, &sa, &status,
+		    &cause) == -1) {
 			settle(&j, lg, id, RAW_NET, NULL);
 			die("%s", cause);
 		}
 		arglist_free(&av);
 		authed = was_authed(lg, id);
+		reached = hops_reached(&j, id);
 		raw = outcome_classify(&sa.scan, status, authed);
+		/* A hop that failed: the destination saw nothing. */
+		if (!authed && !reached)
+			raw = RAW_NET;
 		/* A quiet ssh hides why it failed: assume the worst. */
 		if (raw == RAW_NOAUTH && quiet(&j.cmd))
 			raw = RAW_AUTHFAIL;
@@ -1298,6 +1450,201 @@ mode_status(int argc, char **argv)
 	exit(0);
 }
 
+/*
+ * Nested safessh processes.  The wrapper puts its attempt in
+ * SAFESSH_ATTEMPT as "ID PID PORT HOSTNAME SERVER" for what ssh runs.
+ * A --proxy for that very host and port, below that very process, is
+ * the wrapper's own connection (it must not count twice); anything else
+ * (a jump host, a user's "ProxyCommand ssh -W", a --proxy for another
+ * host) is a new attempt, which tells the wrapper about itself in the
+ * attempt's hop file (hop_note, hops_reached).
+ */
+struct parentatt {
+	unsigned long long id;
+	long		 pid;
+	int		 port;
+	char		 host[1026];
+	char		 server[256];
+};
+
+/* Is pid an ancestor of this process (a few levels up)? */
+static int
+ancestor(long pid)
+{
+	char	 path[64], buf[512], *p;
+	long	 cur = (long)getppid();
+	int	 fd, i;
+	ssize_t	 n;
+
+	for (i = 0; i < 16 && cur > 1; i++) {
+		if (cur == pid)
+			return 1;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", cur);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			return 0;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return 0;
+		buf[n] = '\0';
+		/* "pid (comm) state ppid ...": comm may hold anything. */
+		if ((p = strrchr(buf, ')')) == NULL ||
+		    sscanf(p + 1, " %*c %ld", &cur) != 1)
+			return 0;
+	}
+	return 0;
+}
+
+/* The wrapper's attempt this process runs under, if any: 1 or 0. */
+static int
+parent_attempt(struct parentatt *pa)
+{
+	const char	*env = getenv("SAFESSH_ATTEMPT");
+	int		 off = 0;
+
+	memset(pa, 0, sizeof(*pa));
+	if (env == NULL || sscanf(env, "%llu %ld %d %1025s %n", &pa->id,
+	    &pa->pid, &pa->port, pa->host, &off) != 4 || off == 0 ||
+	    env[off] == '\0')
+		return 0;
+	strlcpy(pa->server, env + off, sizeof(pa->server));
+	return ancestor(pa->pid);
+}
+
+/* Before anything else, a hop notes that it started (see hops_reached). */
+static int
+parent_attempt_note(const char *unused)
+{
+	char	dir[PATH_MAX], *cause = NULL;
+
+	(void)unused;
+	if (ledger_statedir(dir, sizeof(dir), &cause) == -1) {
+		free(cause);
+		return -1;
+	}
+	hop_note(dir, NULL, 0);
+	return 0;
+}
+
+/* Am I the --proxy of my wrapper's own attempt to host port? */
+static int
+proxy_of_parent(const char *host, int port)
+{
+	struct parentatt pa;
+
+	return parent_attempt(&pa) && pa.port == port &&
+	    strcasecmp(pa.host, host) == 0;
+}
+
+/* Announce attempt id to what ssh runs. */
+static void
+attempt_env(struct job *j, uint64_t id)
+{
+	char	*v;
+
+	if ((v = xstrfmt("%llu %ld %d %s %s", (unsigned long long)id,
+	    (long)getpid(), j->pr.port, j->pr.hostname[0] != '\0' ?
+	    j->pr.hostname : "-", j->server)) == NULL ||
+	    setenv("SAFESSH_ATTEMPT", v, 1) == -1)
+		die("out of memory");
+	free(v);
+}
+
+/* The hop file of the parent's attempt. */
+static int
+hop_file(const char *statedir, const char *server, unsigned long long id,
+    char *path, size_t len)
+{
+	char		buf[300];
+	uint64_t	h;
+
+	snprintf(buf, sizeof(buf), "%s %llu", server, id);
+	h = util_fnv(UTIL_FNV0, buf, strlen(buf));
+	return (size_t)snprintf(path, len, "%s/hops-%016llx", statedir,
+	    (unsigned long long)h) < len ? 0 : -1;
+}
+
+/*
+ * A new attempt under a wrapper's attempt (a hop): note "start" when
+ * it begins, then "SERVER ID" once admitted, in the parent's hop file.
+ */
+static void
+hop_note(const char *statedir, const char *server, uint64_t id)
+{
+	struct parentatt pa;
+	char		 path[PATH_MAX], *line;
+	int		 fd;
+
+	if (!parent_attempt(&pa) || hop_file(statedir, pa.server, pa.id,
+	    path, sizeof(path)) == -1)
+		return;
+	line = server == NULL ? xstrfmt("start\n") : xstrfmt("%llu %s\n",
+	    (unsigned long long)id, server);
+	if (line == NULL)
+		return;
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) != -1) {
+		(void)write(fd, line, strlen(line));
+		close(fd);
+	}
+	free(line);
+}
+
+/*
+ * Did the connection of attempt id get past its hops?  With a jump host
+ * (or a hop that announced itself) the destination is reached only when
+ * every hop authenticated; otherwise the destination saw nothing of it,
+ * whatever ssh printed (the hop's own messages come on ssh's stderr).
+ * The hop file is removed.
+ */
+static int
+hops_reached(struct job *j, uint64_t id)
+{
+	struct ledger	*hl;
+	struct history	 h;
+	FILE		*fp;
+	char		 path[PATH_MAX], line[400], *cause = NULL, *sp;
+	unsigned long long hid;
+	size_t		 i;
+	int		 starts = 0, ids = 0, ok = 1, authed;
+
+	if (hop_file(j->statedir, j->server, id, path, sizeof(path)) == -1)
+		return 1;
+	if ((fp = fopen(path, "re")) == NULL)
+		return !j->pr.jump;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strcmp(line, "start") == 0) {
+			starts++;
+			continue;
+		}
+		if ((sp = strchr(line, ' ')) == NULL)
+			continue;
+		*sp++ = '\0';
+		ids++;
+		hid = strtoull(line, NULL, 10);
+		authed = 0;
+		if (ledger_open(&hl, j->statedir, sp, &cause) == 0) {
+			if (ledger_lock(hl, &h, time(NULL), &cause) == 0) {
+				for (i = 0; i < h.natt; i++)
+					if (h.att[i].id == hid &&
+					    (h.att[i].outcome == OUT_AUTH ||
+					    h.att[i].outcome == OUT_OK))
+						authed = 1;
+				ledger_unlock(hl);
+				history_free(&h);
+			}
+			ledger_close(hl);
+		}
+		free(cause);
+		cause = NULL;
+		ok &= authed;
+	}
+	fclose(fp);
+	(void)unlink(path);
+	return ok && ids > 0 && ids >= starts;
+}
+
 /* ProxyCommand mode. */
 struct proxyctx {
 	struct job	*j;
@@ -1351,7 +1698,7 @@ mode_proxy(int argc, char **argv)
 	struct ledger	*lg = NULL;
 	struct decision	 d;
 	struct proxyctx	 px;
-	const char	*why, *att;
+	const char	*why;
 	char		*cause = NULL;
 	enum rawout	 raw;
 	int		 fd, port;
@@ -1372,8 +1719,7 @@ mode_proxy(int argc, char **argv)
 	    ledger_statedir(j.statedir, sizeof(j.statedir), &cause) == -1)
 		die("%s", cause);
 	px.j = &j;
-	att = getenv("SAFESSH_ATTEMPT");
-	px.nested = att != NULL && *att != '\0';
+	px.nested = proxy_of_parent(argv[0], port);
 	if (!px.nested) {
 		/* The server as the wrapper names it, without ssh -G. */
 		if (j.hc.server != NULL)
@@ -1581,6 +1927,67 @@ hostargs(const char *mode, int argc, char **argv)
 	}
 }
 
+/*
+ * -G -V -Q -O (and -Z where the installed ssh has it) go straight to
+ * ssh, touching nothing: the line is read with the installed ssh's
+ * grammar and nothing in it is checked, so that ssh answers exactly as
+ * it would (git runs "ssh -G" on every fetch).  Returns when the line is
+ * not one of those.
+ */
+static void
+passthru(int argc, char **argv)
+{
+	struct conf	*conf;
+	struct hostconf	 hc;
+	char		*cause = NULL, ssh[PATH_MAX], dir[PATH_MAX];
+	const char	*sshcfg = NULL, *e;
+	int		 ver = 0, pt;
+
+	if ((conf = conf_new()) != NULL &&
+	    conf_load_default(conf, &cause) == 0 &&
+	    conf_host(conf, "*", &hc, &cause) == 0)
+		sshcfg = hc.ssh;
+	free(cause);
+	cause = NULL;
+	/* The grammars differ in -P and -Z only: most lines need no version. */
+	pt = argv_passthru(argc, argv, 0);
+	if (pt == argv_passthru(argc, argv, 902) &&
+	    pt == argv_passthru(argc, argv, 1004)) {
+		if (pt == 0) {
+			if (conf != NULL)
+				conf_free(conf);
+			return;
+		}
+		ver = -1;
+	}
+	if (child_find_ssh(sshcfg, ssh, sizeof(ssh), &cause) == -1)
+		die("%s", cause);
+	if (ver == -1)
+		goto run;
+	/*
+	 * The version is cached in the state directory if there is one;
+	 * none is made here (ledger_statedir would create it).
+	 */
+	if ((e = getenv("SAFESSH_STATE_DIR")) != NULL && *e == '/')
+		snprintf(dir, sizeof(dir), "%s", e);
+	else if ((e = getenv("XDG_STATE_HOME")) != NULL && *e == '/')
+		snprintf(dir, sizeof(dir), "%s/safessh", e);
+	else if ((e = getenv("HOME")) != NULL && *e == '/')
+		snprintf(dir, sizeof(dir), "%s/.local/state/safessh", e);
+	else
+		snprintf(dir, sizeof(dir), "/nonexistent");
+	if (sshconf_version(dir, ssh, &ver, &cause) == -1)
+		die("%s", cause);
+	if (conf != NULL)
+		conf_free(conf);
+	if (argv_passthru(argc, argv, ver) == 0)
+		return;
+ run:
+	argv[-1] = ssh;
+	execv(ssh, argv - 1);
+	die("cannot run %s: %s", ssh, strerror(errno));
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1637,32 +2044,6 @@ main(int argc, char *argv[])
 	case M_WRAP:
 		break;
 	}
-	{
-		struct sshcmd	 cmd;
-		char		*cause = NULL, ssh[PATH_MAX];
-		struct conf	*conf;
-		struct hostconf	 hc;
-
-		/* -G -V -Q -O -Z go straight to ssh, touching nothing. */
-		memset(&cmd, 0, sizeof(cmd));
-		if (argv_parse(argc, argv, &cmd, &cause) == 0 &&
-		    cmd.passthru != 0) {
-			const char *sshcfg = NULL;
-
-			if ((conf = conf_new()) != NULL &&
-			    conf_load_default(conf, &cause) == 0 &&
-			    conf_host(conf, cmd.host != NULL ? cmd.host : "*",
-			    &hc, &cause) == 0)
-				sshcfg = hc.ssh;
-			if (child_find_ssh(sshcfg, ssh, sizeof(ssh),
-			    &cause) == -1)
-				die("%s", cause);
-			argv[-1] = ssh;
-			execv(ssh, argv - 1);
-			die("cannot run %s: %s", ssh, strerror(errno));
-		}
-		argv_free(&cmd);
-		free(cause);
-	}
+	passthru(argc, argv);
 	mode_wrap(argc, argv, 0);
 }

@@ -26,6 +26,7 @@
 #define LINEMAX	4096
 
 static int	sigpipe_w = -1;
+static int	noted;		/* this process set SAFESSH_EXEC */
 static pid_t	child_pid = -1;
 
 static const int fwdsigs[] = {
@@ -33,6 +34,23 @@ static const int fwdsigs[] = {
 	SIGALRM, SIGCONT
 };
 #define NFWD	(sizeof(fwdsigs) / sizeof(fwdsigs[0]))
+
+/* Note the ssh this process runs, for looped() in the ones it starts. */
+static int
+note_exec(const char *ssh, char **cause)
+{
+	char	*v;
+
+	if ((v = xstrfmt("%ld %s", (long)getpid(), ssh)) == NULL ||
+	    setenv("SAFESSH_EXEC", v, 1) == -1) {
+		free(v);
+		*cause = xstrfmt("out of memory");
+		return -1;
+	}
+	free(v);
+	noted = 1;
+	return 0;
+}
 
 /* Is the file at path the program that is running now? */
 static int
@@ -46,16 +64,53 @@ is_self(const char *path)
 }
 
 /*
+ * Did the safessh that chose its ssh start us as that ssh?  It notes
+ * "PID PATH" in SAFESSH_EXEC; the ssh it runs is that very process (an
+ * exec: "exec safessh" in a shim) or its child (a fork).  A hop run by
+ * the real ssh is a grandchild, and so not a loop.
+ */
+static int
+looped(char *path, size_t len)
+{
+	const char	*env, *sp, *errstr;
+	char		 num[32];
+	long long	 pid;
+	size_t		 n;
+
+	if ((env = getenv("SAFESSH_EXEC")) == NULL ||
+	    (sp = strchr(env, ' ')) == NULL ||
+	    (n = (size_t)(sp - env)) >= sizeof(num))
+		return 0;
+	memcpy(num, env, n);
+	num[n] = '\0';
+	pid = strtonum(num, 1, INT_MAX, &errstr);
+	if (errstr != NULL || (pid != getpid() && pid != getppid()))
+		return 0;
+	strlcpy(path, sp + 1, len);
+	return 1;
+}
+
+/*
  * Choose the real ssh: $SAFESSH_SSH, else configured, else the first
  * executable "ssh" on PATH that is not safessh itself (so that safessh
- * installed as ~/bin/ssh never runs itself).  0, or -1 with *cause.
+ * installed as ~/bin/ssh never runs itself).  An "ssh" that turns out to
+ * run safessh again (a shim script "exec safessh") is a loop: refused
+ * with its name.  The choice is noted in SAFESSH_EXEC for that check.
+ * 0, or -1 with *cause.
  */
 int
 child_find_ssh(const char *configured, char *buf, size_t len, char **cause)
 {
 	const char	*env, *path, *p, *e;
+	char		 loop[PATH_MAX];
 	size_t		 n;
 
+	if (!noted && looped(loop, sizeof(loop))) {
+		*cause = xstrfmt("loop: %s, run as the real ssh, runs safessh "
+		    "again; set SAFESSH_SSH (or ssh = in the config) to the "
+		    "real ssh", loop);
+		return -1;
+	}
 	if ((env = getenv("SAFESSH_SSH")) != NULL && *env != '\0')
 		configured = env;
 	if (configured != NULL) {
@@ -72,7 +127,7 @@ child_find_ssh(const char *configured, char *buf, size_t len, char **cause)
 			*cause = xstrfmt("ssh %s is safessh itself", buf);
 			return -1;
 		}
-		return 0;
+		return note_exec(buf, cause);
 	}
 	if ((path = getenv("PATH")) == NULL || *path == '\0')
 		path = "/usr/bin:/bin";
@@ -85,7 +140,7 @@ child_find_ssh(const char *configured, char *buf, size_t len, char **cause)
 		memcpy(buf, p, n);
 		memcpy(buf + n, "/ssh", 5);
 		if (access(buf, X_OK) == 0 && !is_self(buf))
-			return 0;
+			return note_exec(buf, cause);
 	}
 	*cause = xstrfmt("no ssh found on PATH (set SAFESSH_SSH)");
 	return -1;
@@ -192,6 +247,17 @@ int
 child_run(char *const argv[], child_line_cb *cb, void *arg, int *wstatus,
     char **cause)
 {
+	return child_run_as(argv[0], argv, cb, arg, wstatus, cause);
+}
+
+/*
+ * As child_run(), running the program at path with argv as given: ssh
+ * sees argv[0], which it uses to run a jump host (see safessh.c).
+ */
+int
+child_run_as(const char *path, char *const argv[], child_line_cb *cb,
+    void *arg, int *wstatus, char **cause)
+{
 	struct sigaction	 sa, osa[NFWD], ochld, opipe;
 	sigset_t		 all, omask;
 	struct pump		 pu;
@@ -246,7 +312,7 @@ child_run(char *const argv[], child_line_cb *cb, void *arg, int *wstatus,
 		sigprocmask(SIG_SETMASK, &omask, NULL);
 		if (dup2(errp[1], STDERR_FILENO) == -1)
 			_exit(127);
-		execv(argv[0], argv);
+		execv(path, argv);
 		err = errno;
 		(void)write(execp[1], &err, sizeof(err));
 		_exit(127);
@@ -264,7 +330,7 @@ child_run(char *const argv[], child_line_cb *cb, void *arg, int *wstatus,
 	if (r == (ssize_t)sizeof(err)) {
 		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
 			;
-		*cause = xstrfmt("cannot run %s: %s", argv[0], strerror(err));
+		*cause = xstrfmt("cannot run %s: %s", path, strerror(err));
 		close(errp[0]);
 		goto restore_fail2;
 	}

@@ -404,6 +404,7 @@ struct sshprobe {
 	char	 controlpath[4096];
 	char	 controlmaster[16];
 	int	 proxied;	/* ProxyCommand or ProxyJump in use */
+	int	 jump;		/* ProxyJump (or -J) in use */
 	char	 server[256];	/* first address, or the lowercased name */
 	time_t	 resolved;
 };
@@ -430,6 +431,9 @@ typedef void child_line_cb(void *, const char *, size_t);
 
 int	 child_find_ssh(const char *, char *, size_t, char **);
 int	 child_run(char *const [], child_line_cb *, void *, int *, char **);
+/* The same, running the program at path (argv[0] is only ssh's name). */
+int	 child_run_as(const char *, char *const [], child_line_cb *, void *,
+	    int *, char **);
 
 /* --------------------------------------------------------------- proxy.c */
 

@@ -547,9 +547,12 @@ probe_line(struct sshprobe *pr, char *line)
 		strlcpy(pr->controlpath, v, sizeof(pr->controlpath));
 	else if (strcmp(line, "controlmaster") == 0)
 		strlcpy(pr->controlmaster, v, sizeof(pr->controlmaster));
-	else if (strcmp(line, "proxycommand") == 0 ||
-	    strcmp(line, "proxyjump") == 0)
-		pr->proxied = strcmp(v, "none") != 0;
+	else if (strcmp(line, "proxycommand") == 0)
+		pr->proxied |= strcmp(v, "none") != 0;
+	else if (strcmp(line, "proxyjump") == 0) {
+		pr->jump = strcmp(v, "none") != 0;
+		pr->proxied |= pr->jump;
+	}
 	else if (strcmp(line, "server") == 0)
 		strlcpy(pr->server, v, sizeof(pr->server));
 	else if (strcmp(line, "resolved") == 0)
@@ -655,7 +658,7 @@ sshconf_version(const char *statedir, const char *ssh, int *ver,
 {
 	struct stat	 st;
 	struct buf	 b = { NULL, 0, 0 };
-	char		 path[PATH_MAX], tmp[32], buf[512];
+	char		 path[PATH_MAX], tmp[32], buf[512], *p0;
 	struct buf	 out = { NULL, 0, 0 };
 	uint64_t	 h;
 	int		 p[2], status, devnull;
@@ -717,6 +720,13 @@ sshconf_version(const char *statedir, const char *ssh, int *ver,
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
 	*ver = parse_version(buf);
+	if (*ver == 0 && (p0 = strstr(buf, "safessh: ")) != NULL) {
+		/* Our own refusal, from a safessh run as this "ssh". */
+		p0 += 9;
+		p0[strcspn(p0, "\n")] = '\0';
+		*cause = xstrfmt("%s", p0);
+		return -1;
+	}
 	if (*ver > 0) {
 		char	*c = NULL;
 
@@ -858,6 +868,8 @@ sshconf_probe(const char *statedir, char *const argv[], const char *stamp,
 	if (pr->controlmaster[0] != '\0')
 		ADD("controlmaster", pr->controlmaster);
 	ADD("proxycommand", pr->proxied ? "yes" : "none");
+	if (pr->jump)
+		ADD("proxyjump", "yes");
 	ADD("server", pr->server);
 	snprintf(line, sizeof(line), "resolved %lld\n",
 	    (long long)pr->resolved);

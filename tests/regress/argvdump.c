@@ -1,6 +1,7 @@
 /*
  * argvdump.c: print what argv_parse() makes of an ssh command line, in
- * the shape of "ssh -G" ("user X", "port N", "hostname H"), plus the
+ * the shape of "ssh -G" ("user X", "port N", "hostname H") and with the
+ * grammar of the installed ssh (-P is a flag before 9.4), plus the
  * other fields, for tests/regress/argv_vs_ssh.sh.  Exit 0, or 255 with
  * "error: CAUSE" when argv_parse() refuses the line.
  */
@@ -13,10 +14,17 @@ int
 main(int argc, char *argv[])
 {
 	struct sshcmd	 cmd;
-	char		*cause;
+	char		*cause = NULL, ssh[4096];
 	size_t		 i;
+	int		 ver = 0;
 
-	if (argv_parse(argc - 1, argv + 1, &cmd, &cause) == -1) {
+	/* The installed ssh's grammar, as safessh reads it. */
+	if (child_find_ssh(NULL, ssh, sizeof(ssh), &cause) == -1 ||
+	    sshconf_version("/nonexistent", ssh, &ver, &cause) == -1) {
+		free(cause);
+		cause = NULL;
+	}
+	if (argv_parse_ver(argc - 1, argv + 1, ver, &cmd, &cause) == -1) {
 		printf("error: %s\n", cause != NULL ? cause : "out of memory");
 		free(cause);
 		return 255;

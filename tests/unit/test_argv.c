@@ -860,6 +860,163 @@ t_free_zeroed(void **state)
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
+/* The grammar follows the installed ssh: -P a flag before 9.4. */
+static void
+t_grammar(void **state)
+{
+	const char	*av[] = { "-P", "-F/x", "h", NULL };
+	const char	*zv[] = { "-Z", "h", NULL };
+	struct sshcmd	 cmd;
+	char		*cause = NULL;
+
+	(void)state;
+	assert_int_equal(argv_parse_ver(3, (char *const *)av, 902, &cmd,
+	    &cause), 0);
+	same("9.2 -P -F/x: config", "/x", cmd.config);
+	same("9.2 -P -F/x: host", "h", cmd.host);
+	argv_free(&cmd);
+	assert_int_equal(argv_parse_ver(3, (char *const *)av, 1000, &cmd,
+	    &cause), 0);
+	same("10.0 -P -F/x: no config", NULL, cmd.config);
+	argv_free(&cmd);
+	/* -Z came with 10.5: unknown before, a passthrough after. */
+	assert_int_equal(argv_parse_ver(2, (char *const *)zv, 1004, &cmd,
+	    &cause), -1);
+	free(cause);
+	cause = NULL;
+	assert_int_equal(argv_parse_ver(2, (char *const *)zv, 1005, &cmd,
+	    &cause), 0);
+	assert_int_equal(cmd.passthru, 'Z');
+	argv_free(&cmd);
+}
+
+/* Passthrough letters found with getopt alone, nothing checked. */
+static void
+t_passthru(void **state)
+{
+	static const struct {
+		const char	*av[6];
+		int		 ver;
+		int		 want;
+	} c[] = {
+		{ { "-G", "-o", "User=${FOO}", "h", NULL }, 0, 'G' },
+		{ { "-o", "User=a;b", "h", "-G", NULL }, 0, 'G' },
+		{ { "h", "ls", "-G", NULL }, 0, 0 },
+		{ { "--", "h", "-G", NULL }, 0, 0 },
+		{ { "-P", "-G", "h", NULL }, 902, 'G' },
+		{ { "-P", "-G", "h", NULL }, 904, 0 },
+		{ { "-oProxyCommand=x", "-V", NULL }, 0, 'V' },
+		{ { "-O", "check", "h", NULL }, 0, 'O' },
+		{ { "-Z", "h", NULL }, 1004, 0 },
+		{ { "-Z", "h", NULL }, 1005, 'Z' },
+		{ { "-z", "-G", "h", NULL }, 0, 0 },
+		{ { "h", NULL }, 0, 0 },
+	};
+	size_t	i;
+	int	n;
+
+	(void)state;
+	for (i = 0; i < NELEM(c); i++) {
+		for (n = 0; c[i].av[n] != NULL; n++)
+			;
+		assert_int_equal(argv_passthru(n, (char *const *)c[i].av,
+		    c[i].ver), c[i].want);
+	}
+}
+
+/* -o CertificateFile is a key: taken out of the options. */
+static void
+t_certificate(void **state)
+{
+	const char	*av[] = { "-o", "\"CertificateFile\" /c", "h", NULL };
+	const char	*two[] = { "-o", "CertificateFile /c", "-o",
+	    "certificatefile=/d", "h", NULL };
+	struct sshcmd	 cmd;
+	char		*cause = NULL;
+
+	(void)state;
+	assert_int_equal(argv_parse(3, (char *const *)av, &cmd, &cause), 0);
+	same("certificate", "/c", cmd.certificate);
+	assert_int_equal(cmd.nopts, 0);
+	argv_free(&cmd);
+	assert_int_equal(argv_parse(5, (char *const *)two, &cmd, &cause),
+	    -1);
+	assert_non_null(strstr(cause, "CertificateFile"));
+	free(cause);
+}
+
+/* ssh_config's keyword and argv_split, as readconf.c reads them. */
+static void
+t_cfgline(void **state)
+{
+	static const struct {
+		const char	*line;
+		const char	*kw;
+		const char	*val;
+	} c[] = {
+		{ "IdentityFile x", "identityfile", "x" },
+		{ "\"IdentityFile\" x", "identityfile", "x" },
+		{ "\tIDENTITYFILE=x", "identityfile", "x" },
+		{ "  identityfile2 = x", "identityfile2", "x" },
+		{ "Identity\"File\" x", "identityfile", "x" },
+		{ "# IdentityFile x", NULL, NULL },
+		{ "   ", NULL, NULL },
+		{ "CertificateFile\t\"a b\"\r\n", "certificatefile",
+		    "\"a b\"" },
+	};
+	const char	*kw, *val;
+	char		*buf, **w;
+	size_t		 i;
+	int		 n;
+
+	(void)state;
+	for (i = 0; i < NELEM(c); i++) {
+		assert_int_equal(argv_cfgline(c[i].line, &buf, &kw, &val), 0);
+		same(c[i].line, c[i].kw, kw);
+		same(c[i].line, c[i].val, val);
+		free(buf);
+	}
+	assert_int_equal(argv_cfgwords("a \"b c\" d\\ e # f", &n, &w), 0);
+	assert_int_equal(n, 3);
+	same("word 0", "a", w[0]);
+	same("word 1", "b c", w[1]);
+	same("word 2", "d e", w[2]);
+	assert_null(w[3]);
+	argv_cfgwords_free(w);
+	assert_int_equal(argv_cfgwords("\"a", &n, &w), -1);
+}
+
+/* The probe's argv and -F replacement live in argv.c too. */
+static void
+t_probe(void **state)
+{
+	const char	*av[] = { "-F", "/top", "-G", "-s", "-p", "22", "h",
+	    "cmd", NULL };
+	struct sshcmd	 cmd;
+	struct rewrite	 rw;
+	struct arglist	 al = { NULL, 0, 0 };
+	char		*cause = NULL, *q;
+
+	(void)state;
+	assert_int_equal(argv_parse(8, (char *const *)av, &cmd, &cause), 0);
+	assert_int_equal(argv_set_config(&cmd, "/orig", &cause), 0);
+	same("config", "/orig", cmd.config);
+	memset(&rw, 0, sizeof(rw));
+	rw.hostname = "1.2.3.4";
+	rw.port = 2222;
+	assert_int_equal(argv_build_probe(&cmd, &rw, "/usr/bin/ssh", &al,
+	    &cause), 0);
+	q = arglist_quote(al.list, al.num);
+	same("probe", "/usr/bin/ssh -G -oHostName=1.2.3.4 -oPort=2222 "
+	    "-F /orig -p 22 -- h", q);
+	free(q);
+	arglist_free(&al);
+	assert_int_equal(argv_set_config(&cmd, NULL, &cause), 0);
+	same("no config", NULL, cmd.config);
+	assert_int_equal(cmd.nopts, 3);		/* -G -s -p */
+	argv_free(&cmd);
+}
+
 int
 main(void)
 {
@@ -868,7 +1025,7 @@ main(void)
 	int			 r;
 
 	total = NELEM(pcases) + NELEM(vcases) + NELEM(ocases) +
-	    NELEM(bcases) + 1;
+	    NELEM(bcases) + 6;
 	if ((t = calloc(total, sizeof(*t))) == NULL)
 		return 1;
 	for (i = 0; i < NELEM(pcases); i++, n++) {
@@ -894,6 +1051,16 @@ main(void)
 	t[n].name = "argv_free on a zeroed cmd";
 	t[n].test_func = t_free_zeroed;
 	n++;
+	t[n].name = "grammar by ssh version";
+	t[n++].test_func = t_grammar;
+	t[n].name = "passthrough scan";
+	t[n++].test_func = t_passthru;
+	t[n].name = "-o CertificateFile";
+	t[n++].test_func = t_certificate;
+	t[n].name = "ssh_config line grammar";
+	t[n++].test_func = t_cfgline;
+	t[n].name = "probe argv and -F";
+	t[n++].test_func = t_probe;
 	r = _cmocka_run_group_tests("argv", t, n, NULL, NULL);
 	free(t);
 	return r;
