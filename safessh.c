@@ -824,9 +824,14 @@ prepare(struct job *j, int argc, char **argv, int need_key)
 		j->who[sizeof(j->who) - 1] = '\0';
 }
 
-/* Build ssh's argv for the job; localcmd may be NULL. */
+/*
+ * Build ssh's argv for the job; localcmd may be NULL.  mux: for a mux
+ * client of a live master (share_argv), which starts no master and
+ * connects nowhere, so -J goes (ssh refuses it beside the guard's
+ * ProxyCommand).
+ */
 static void
-build(struct job *j, const char *localcmd, struct arglist *out)
+build_as(struct job *j, const char *localcmd, int mux, struct arglist *out)
 {
 	struct rewrite	 rw;
 	char		*cause = NULL;
@@ -841,13 +846,20 @@ build(struct job *j, const char *localcmd, struct arglist *out)
 	rw.agent = j->hc.agent;
 	rw.localcmd = localcmd;
 	rw.sshconfig = j->sc.path[0] != '\0' ? j->sc.path : NULL;
-	if (j->cmarg != NULL) {
+	if (j->cmarg != NULL && !mux) {
 		rw.controlpath = j->cmarg;
 		rw.controlpersist = j->hc.reuse;
 	}
+	rw.nojump = mux;
 	if (argv_build(&j->cmd, &rw, j->jumpl[0] != '\0' ? j->jumpl : j->ssh,
 	    out, &cause) == -1)
 		die("%s", cause);
+}
+
+static void
+build(struct job *j, const char *localcmd, struct arglist *out)
+{
+	build_as(j, localcmd, 0, out);
 }
 
 /* The LocalCommand that tells the ledger the attempt authenticated. */
@@ -982,9 +994,7 @@ share_find(struct job *j, int dryrun, pid_t *pid)
 static int
 share_argv(struct job *j, const char *nonce, struct arglist *av)
 {
-	struct sshopt	*saved, *kept;
-	char		 self[PATH_MAX], *guard, *cmarg;
-	size_t		 nsaved, i, k = 0;
+	char		 self[PATH_MAX], *guard;
 	ssize_t		 n;
 
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
@@ -992,24 +1002,8 @@ share_argv(struct job *j, const char *nonce, struct arglist *av)
 	self[n] = '\0';
 	if ((guard = reuse_guard(self, nonce)) == NULL)
 		return -1;
-	if ((kept = reallocarray(NULL, j->cmd.nopts + 1, sizeof(*kept))) ==
-	    NULL)
-		die("out of memory");
-	for (i = 0; i < j->cmd.nopts; i++)
-		if (j->cmd.opts[i].opt != 'J')
-			kept[k++] = j->cmd.opts[i];
-	saved = j->cmd.opts;
-	nsaved = j->cmd.nopts;
-	cmarg = j->cmarg;
-	j->cmd.opts = kept;
-	j->cmd.nopts = k;
-	j->cmarg = NULL;
 	memset(av, 0, sizeof(*av));
-	build(j, NULL, av);
-	j->cmd.opts = saved;
-	j->cmd.nopts = nsaved;
-	j->cmarg = cmarg;
-	free(kept);
+	build_as(j, NULL, 1, av);
 	if (reuse_muxargs(av, j->cmpath, guard) == -1)
 		die("out of memory");
 	free(guard);

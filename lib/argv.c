@@ -1516,6 +1516,8 @@ argv_build(const struct sshcmd *cmd, const struct rewrite *rw,
 	for (i = 0; i < cmd->nopts; i++) {
 		if (cmd->opts[i].opt == 'F' && rw->sshconfig != NULL)
 			continue;
+		if (cmd->opts[i].opt == 'J' && rw->nojump)
+			continue;
 		e |= arglist_add(al, "-%c", cmd->opts[i].opt);
 		if (cmd->opts[i].arg != NULL)
 			e |= arglist_addv(al, cmd->opts[i].arg);

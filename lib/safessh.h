@@ -132,6 +132,7 @@ struct rewrite {
 	const char	*sshconfig;	/* -F replacement, or NULL */
 	const char	*controlpath;	/* ControlPath for reuse, or NULL */
 	long		 controlpersist; /* seconds, with controlpath */
+	int		 nojump;	/* leave -J out (a mux client) */
 };
 
 /*

@@ -58,14 +58,14 @@ printf '#!/bin/sh\nexec %s "$@"\n' "$REAL_SSH" > "$T/bin2/ssh"
 chmod 755 "$T/bin/ssh" "$T/bin2/ssh"
 for args in "t true" "-G t"; do
 	# shellcheck disable=SC2086
-	out=$(PATH=$T/bin:$PATH timeout 20 "$SAFESSH" $args 2>&1)
+	out=$(PATH=$T/bin:$PATH timeout 60 "$SAFESSH" $args 2>&1)
 	rc=$?
 	eq "shim loop ($args): ends with 255" 255 "$rc"
 	eq "shim loop ($args): one line" 1 "$(wc -l <<<"$out")"
 	check "shim loop ($args): names the shim" grep -q "loop: $T/bin/ssh" \
 	    <<<"$out"
 done
-out=$(PATH=$T/bin2:$PATH timeout 20 "$SAFESSH" t echo fine 2>&1)
-eq "shim of the real ssh: works" fine "$out"
+out=$(PATH=$T/bin2:$PATH timeout 120 "$SAFESSH" t echo fine 2>&1)
+eq "shim of the real ssh: works (exit $?)" fine "$out"
 
 t_done

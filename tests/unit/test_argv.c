@@ -1017,6 +1017,29 @@ t_probe(void **state)
 	argv_free(&cmd);
 }
 
+/* A mux client's argv leaves -J out, through the rewrite alone. */
+static void
+t_nojump(void **state)
+{
+	const char	*av[] = { "-J", "hop", "h", NULL };
+	struct sshcmd	 cmd;
+	struct rewrite	 rw;
+	struct arglist	 al = { NULL, 0, 0 };
+	char		*cause = NULL, *q;
+
+	(void)state;
+	assert_int_equal(argv_parse(3, (char *const *)av, &cmd, &cause), 0);
+	memset(&rw, 0, sizeof(rw));
+	rw.nojump = 1;
+	assert_int_equal(argv_build(&cmd, &rw, "ssh", &al, &cause), 0);
+	q = arglist_quote(al.list, al.num);
+	assert_null(strstr(q, "-J"));
+	free(q);
+	arglist_free(&al);
+	assert_int_equal(cmd.nopts, 1);		/* the parse keeps it */
+	argv_free(&cmd);
+}
+
 int
 main(void)
 {
@@ -1025,7 +1048,7 @@ main(void)
 	int			 r;
 
 	total = NELEM(pcases) + NELEM(vcases) + NELEM(ocases) +
-	    NELEM(bcases) + 6;
+	    NELEM(bcases) + 7;
 	if ((t = calloc(total, sizeof(*t))) == NULL)
 		return 1;
 	for (i = 0; i < NELEM(pcases); i++, n++) {
@@ -1061,6 +1084,8 @@ main(void)
 	t[n++].test_func = t_cfgline;
 	t[n].name = "probe argv and -F";
 	t[n++].test_func = t_probe;
+	t[n].name = "rewrite without -J";
+	t[n++].test_func = t_nojump;
 	r = _cmocka_run_group_tests("argv", t, n, NULL, NULL);
 	free(t);
 	return r;
