@@ -564,12 +564,13 @@ has_jump(const struct sshcmd *cmd)
 /*
  * ssh runs a jump host (-J, ProxyJump) as "ARGV0 [-l user] [-p port]
  * [-J more] [-F config] -W '[%h]:%p' hop" through the shell, ARGV0 being
- * its own argv[0] (ssh.c, "Setup proxyjump"; OpenSSH 9.2 to 10.x).  So ssh is run under the
- * name of a link to safessh, called "ssh" so that ssh's messages still
- * say "ssh:", under the state directory: the hop is then a connection
- * safessh starts, with its own admission, key and record.  The program
- * run is still the real ssh (child_run_as).  The path goes unquoted into
- * a shell command, so it must hold no character the shell treats.
+ * its own argv[0] (ssh.c, "Setup proxyjump"; OpenSSH 9.2 to 10.x).  So
+ * ssh is run under the name of a link to safessh, called "ssh" so that
+ * ssh's messages still say "ssh:", under the state directory: the hop is
+ * then a connection safessh starts, with its own admission, key and
+ * record.  The program run is still the real ssh (child_run_as).  The
+ * path goes unquoted into a shell command, so it must hold no character
+ * the shell treats.
  */
 static void
 jump_link(struct job *j)
@@ -627,7 +628,8 @@ jump_link(struct job *j)
 static void
 require_key(struct job *j)
 {
-	char	path[PATH_MAX];
+	char		 path[PATH_MAX];
+	const char	*at;
 
 	/* With password = yes a call may offer no key at all. */
 	if (j->key[0] == '\0' && !j->hc.password)
@@ -652,12 +654,15 @@ require_key(struct job *j)
 	 */
 	if (!file_exists(path))
 		die("%s: identity %s: not a regular file", j->host, path);
+	at = j->cmd.certificate != NULL ? "-o CertificateFile" :
+	    j->hc.certificate_at != NULL ? j->hc.certificate_at :
+	    "beside the key";
 	if (j->cert[0] != '\0' && access(j->cert, R_OK) == -1)
-		die("%s: certificate %s (%s): %s", j->host, j->cert,
-		    j->hc.certificate_at, strerror(errno));
+		die("%s: certificate %s (%s): %s", j->host, j->cert, at,
+		    strerror(errno));
 	if (j->cert[0] != '\0' && !file_exists(j->cert))
 		die("%s: certificate %s (%s): not a regular file", j->host,
-		    j->cert, j->hc.certificate_at);
+		    j->cert, at);
 }
 
 /*
@@ -727,11 +732,6 @@ prepare(struct job *j, int argc, char **argv, int need_key)
 			die("%s", cause != NULL ? cause : "out of memory");
 		free(orig);
 	}
-	if (j->cmd.certificate != NULL)
-		die("%s: -o CertificateFile %s: a certificate is a key of "
-		    "its own; safessh offers one key (name it with "
-		    "certificate = in the [host] section)", j->host,
-		    j->cmd.certificate);
 
 	/* The command line and the config must not disagree silently. */
 	if (j->cmd.identity != NULL && j->hc.identity != NULL) {
@@ -804,8 +804,24 @@ prepare(struct job *j, int argc, char **argv, int need_key)
 	if (j->key[0] != '\0' && j->hc.agent && !file_exists(j->key) &&
 	    haspub(j->key))
 		j->keypub = 1;
-	/* certificate = PATH, or auto: KEY-cert.pub when it is there. */
-	if (j->hc.certificate != NULL)
+	/*
+	 * -o CertificateFile (taken out of the options: it is the one key
+	 * then, as certificate = is), else certificate = PATH, or auto:
+	 * KEY-cert.pub when it is there.
+	 */
+	if (j->cmd.certificate != NULL) {
+		expand_key(j->cmd.certificate, j->cert, sizeof(j->cert));
+		if (j->hc.certificate != NULL) {
+			char	b[PATH_MAX];
+
+			expand_key(j->hc.certificate, b, sizeof(b));
+			if (strcmp(j->cert, b) != 0)
+				die("%s: -o CertificateFile %s conflicts with "
+				    "certificate = %s (%s)", j->host,
+				    j->cmd.certificate, j->hc.certificate,
+				    j->hc.certificate_at);
+		}
+	} else if (j->hc.certificate != NULL)
 		strlcpy(j->cert, j->hc.certificate, sizeof(j->cert));
 	else if (j->hc.certauto && j->key[0] != '\0' &&
 	    (size_t)snprintf(j->cert, sizeof(j->cert), "%s-cert.pub",

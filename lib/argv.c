@@ -836,8 +836,8 @@ identity(struct pstate *st, const char *what, char *path, char **cause)
 
 /*
  * Handle -o ARG as ssh reads it: IdentityFile (or IdentityFile2) and
- * CertificateFile are taken out of the options; User, Port, HostName and ProxyJump are
- * checked (the first User and Port count, as ssh's first value wins);
+ * CertificateFile are taken out of the options; User, Port, HostName and
+ * ProxyJump are checked (the first User and Port count, as ssh's first value wins);
  * every other keyword is kept for ssh as it is.
  */
 static int

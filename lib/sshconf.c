@@ -195,7 +195,7 @@ filter_include(struct scanctx *x, const char *line, const char *args,
 				goto out_cause;
 			}
 			if (r == 1)
-				continue;	/* gone or unreadable: skipped */
+				continue;	/* gone or unreadable */
 			if (buf_str(&inc, " \"") == -1 ||
 			    buf_str(&inc, copy) == -1 ||
 			    buf_str(&inc, "\"") == -1) {
@@ -731,8 +731,9 @@ sshconf_version(const char *statedir, const char *ssh, int *ver,
 		char	*c = NULL;
 
 		snprintf(tmp, sizeof(tmp), "%d\n", *ver);
+		/* A cache we cannot write is no error. */
 		if (buf_str(&out, tmp) == 0 && writeif(path, &out, &c) == -1)
-			free(c);	/* a cache we cannot write is no error */
+			free(c);
 		free(out.p);
 	}
 	return 0;
