@@ -14,8 +14,9 @@ MANDIR	?= $(PREFIX)/share/man
 SHAREDIR ?= $(PREFIX)/share
 SYSCONFDIR ?= /etc
 BASHCOMPDIR ?= $(SHAREDIR)/bash-completion/completions
-ZSHCOMPDIR ?= $(SHAREDIR)/zsh/vendor-completions
+ZSHCOMPDIR ?= $(SHAREDIR)/zsh/site-functions
 FISHCOMPDIR ?= $(SHAREDIR)/fish/vendor_completions.d
+FISHCONFDIR ?= $(SHAREDIR)/fish/vendor_conf.d
 EXAMPLEDIR ?= $(SHAREDIR)/doc/safessh/examples
 
 O	?= build
@@ -141,16 +142,23 @@ install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR) \
 	    $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) \
-	    $(DESTDIR)$(EXAMPLEDIR)
+	    $(DESTDIR)$(FISHCONFDIR) $(DESTDIR)$(EXAMPLEDIR)
 	$(INSTALL) -m 0755 $(PROG) $(DESTDIR)$(BINDIR)/safessh
 	$(INSTALL) -m 0644 man/safessh.1 $(DESTDIR)$(MANDIR)/man1/safessh.1
 	$(INSTALL) -m 0644 man/safessh.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/safessh.conf.5
-	$(INSTALL) -m 0644 completions/safessh.bash \
-	    $(DESTDIR)$(BASHCOMPDIR)/safessh
+	# bash: also under the names of ssh, scp and sftp, ahead of the
+	# system's, so that "ssh <TAB>" follows safessh when ssh is safessh
+	# (it hands over to the system's ssh completion otherwise).
+	for c in safessh ssh scp sftp; do \
+		$(INSTALL) -m 0644 completions/safessh.bash \
+		    $(DESTDIR)$(BASHCOMPDIR)/$$c || exit 1; \
+	done
 	$(INSTALL) -m 0644 completions/_safessh $(DESTDIR)$(ZSHCOMPDIR)/_safessh
 	$(INSTALL) -m 0644 completions/safessh.fish \
 	    $(DESTDIR)$(FISHCOMPDIR)/safessh.fish
+	$(INSTALL) -m 0644 completions/safessh-ssh.fish \
+	    $(DESTDIR)$(FISHCONFDIR)/safessh.fish
 	$(INSTALL) -m 0644 conf/safessh.conf \
 	    $(DESTDIR)$(EXAMPLEDIR)/safessh.conf
 
@@ -158,9 +166,11 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/safessh \
 	    $(DESTDIR)$(MANDIR)/man1/safessh.1 \
 	    $(DESTDIR)$(MANDIR)/man5/safessh.conf.5 \
-	    $(DESTDIR)$(BASHCOMPDIR)/safessh \
+	    $(DESTDIR)$(BASHCOMPDIR)/safessh $(DESTDIR)$(BASHCOMPDIR)/ssh \
+	    $(DESTDIR)$(BASHCOMPDIR)/scp $(DESTDIR)$(BASHCOMPDIR)/sftp \
 	    $(DESTDIR)$(ZSHCOMPDIR)/_safessh \
 	    $(DESTDIR)$(FISHCOMPDIR)/safessh.fish \
+	    $(DESTDIR)$(FISHCONFDIR)/safessh.fish \
 	    $(DESTDIR)$(EXAMPLEDIR)/safessh.conf
 	-rmdir $(DESTDIR)$(EXAMPLEDIR) 2>/dev/null
 

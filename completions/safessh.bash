@@ -6,6 +6,12 @@
 # Host names come from safessh's configuration ([host] patterns without
 # wildcards), ssh's configuration (Host entries without wildcards,
 # following Include) and the plain, unhashed known_hosts entries.
+#
+# "ssh" too: when ssh is safessh (alias ssh=safessh, or an ssh on PATH
+# that links to safessh, such as ~/bin/ssh), "ssh <TAB>" completes as
+# safessh; otherwise as bash-completion's own ssh.  make install puts
+# this file under the names ssh, scp and sftp as well, ahead of the
+# system's ssh completion, so that bash-completion loads it for ssh.
 # shellcheck shell=bash
 
 _safessh_longopts='--proxy --status --check --forget --dry-run --doctor
@@ -143,27 +149,64 @@ _safessh_add_hosts()
 	done
 }
 
-# Make bash-completion's _ssh available if it can be; 0 if it is.
+# Make bash-completion's _ssh available if it can be; 0 if it is.  This
+# file may itself be installed as "ssh" (and "scp", "sftp") ahead of the
+# system's ssh completion: that one is sourced by path, never this one.
 _safessh_load_ssh()
 {
-	local d
+	local d f
+	local -a dirs
 
-	declare -F _ssh >/dev/null && return 0
-	declare -F _init_completion >/dev/null || return 1
-	if declare -F __load_completion >/dev/null; then
-		__load_completion ssh >/dev/null 2>&1
-		declare -F _ssh >/dev/null && return 0
+	if declare -F _ssh >/dev/null; then
+		return 0
 	fi
-	for d in "${BASH_COMPLETION_USER_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/bash-completion}/completions" \
-	    /usr/share/bash-completion/completions \
-	    /usr/local/share/bash-completion/completions; do
-		if [[ -r $d/ssh ]]; then
-			# shellcheck disable=SC1090,SC1091
-			. "$d/ssh" >/dev/null 2>&1
-			break
-		fi
+	declare -F _init_completion >/dev/null || return 1
+	dirs=("${BASH_COMPLETION_USER_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/bash-completion}/completions")
+	local IFS=:
+	for d in ${XDG_DATA_DIRS:-/usr/local/share:/usr/share}; do
+		dirs+=("$d/bash-completion/completions")
 	done
+	unset IFS
+	dirs+=(/usr/share/bash-completion/completions)
+	for d in "${dirs[@]}"; do
+		f=$d/ssh
+		[[ -r $f ]] || continue
+		grep -q _safessh_sshcmd "$f" 2>/dev/null && continue
+		# shellcheck disable=SC1090
+		. "$f" >/dev/null 2>&1
+		break
+	done
+	# That file registered its own _ssh for ssh: ssh stays ours.
+	complete -F _safessh_sshcmd ssh
 	declare -F _ssh >/dev/null
+}
+
+# 0 if "ssh", as this shell would run it, is safessh: an alias whose
+# command is safessh (alias ssh=safessh), or an ssh on PATH that is
+# safessh or a link to it (ln -s safessh ~/bin/ssh).
+_safessh_is_ssh()
+{
+	local a=${BASH_ALIASES[ssh]-} p s
+
+	if [[ -n $a ]]; then
+		a=${a%% *}
+		[[ ${a##*/} == safessh ]]
+		return
+	fi
+	p=$(type -P ssh) || return 1
+	[[ ${p##*/} == safessh ]] && return 0
+	s=$(readlink -f -- "$p" 2>/dev/null) || return 1
+	[[ ${s##*/} == safessh ]]
+}
+
+# The completion of "ssh": safessh's when ssh is safessh, else ssh's own.
+_safessh_sshcmd()
+{
+	if _safessh_is_ssh; then
+		_safessh "$@"
+	elif _safessh_load_ssh; then
+		_ssh "$@"
+	fi
 }
 
 # _safessh_ssh SKIP: complete COMP_WORDS[SKIP+1 ...] as the arguments of
@@ -280,3 +323,7 @@ _safessh()
 }
 
 complete -F _safessh safessh
+complete -F _safessh_sshcmd ssh
+# Loaded as "scp" or "sftp", bring in ssh's own file now: it completes
+# them (ssh stays ours).
+_safessh_load_ssh || :

@@ -171,7 +171,17 @@ function __safessh_at_dest
 end
 
 # Complete the current token as ssh would, given ssh's arguments so far.
+# When ssh is safessh (alias ssh=safessh wraps it), asking fish about
+# "ssh ..." comes back here: the inner call adds nothing, and fish's own
+# ssh completion answers.
 function __safessh_complete_ssh
+    set -q __safessh_in_ssh; and return 0
+    set -g __safessh_in_ssh 1
+    __safessh_complete_ssh_1
+    set -e __safessh_in_ssh
+end
+
+function __safessh_complete_ssh_1
     set -l tok (__safessh_ssh_args)
     set -l line ssh
     for t in $tok

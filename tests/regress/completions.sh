@@ -13,6 +13,15 @@
 # compinit with completions/ on fpath, TAB bound to complete-word, and
 # compadd wrapped to record every candidate added.  fish: complete -C.
 # A shell that is not installed is skipped.
+#
+# "ssh <TAB>" follows safessh: with alias ssh=safessh, and with an ssh
+# on PATH that links to safessh (~/bin/ssh), each shell offers safessh's
+# [host] names (and long options); with the plain ssh it does not, and
+# ssh's own completion still works.  bash: the file installed as
+# safessh, ssh, scp and sftp in a bash-completion directory, loaded the
+# way bash-completion loads it; zsh: compinit with completions/ first
+# on fpath, as site-functions is; fish: safessh-ssh.fish sourced, as
+# fish reads vendor_conf.d.
 
 . "$(dirname "$0")/lib.sh"
 t_init completions
@@ -56,6 +65,14 @@ gamma.example.com,10.0.0.9 $key
 # comment.example.com $key
 EOF
 printf '[host only-env]\n' > "$T/env.conf"
+
+# ~/bin/ssh as a link to safessh (a stand-in: only its name matters).
+mkdir -p "$T/bin" "$T/sbin"
+printf '#!/bin/sh\nexit 0\n' > "$T/sbin/safessh"
+chmod 755 "$T/sbin/safessh"
+ln -s "$T/sbin/safessh" "$T/bin/ssh"
+SYMLINK_PATH=$T/bin:$T/sbin:$PATH
+ALIAS_PATH=$T/sbin:$PATH
 
 WANT_HOSTS='site-a site-b comma-host alpha beta epsilon zeta gamma.example.com 10.0.0.9 delta'
 NOT_HOSTS='*.glob !never never *.wild !negated negated comment.example.com
@@ -153,6 +170,37 @@ common() {
 	hasnt "$sh: \$SAFESSH_CONFIG alone is read" "$out" site-a site-b
 }
 
+# as_ssh SHELL RUN: "ssh <TAB>" with alias ssh=safessh, with ~/bin/ssh
+# linking to safessh, and with the plain ssh.  RUN SETUP LINE OUT.
+as_ssh() {
+	local sh=$1 run=$2 out=$T/out.$1
+
+	$run alias "ssh " "$out"
+	has "$sh: alias ssh=safessh: 'ssh <TAB>' offers safessh's hosts" \
+	    "$out" site-a site-b alpha
+	$run alias "ssh --st" "$out"
+	has "$sh: alias ssh=safessh: 'ssh --st<TAB>' gives --status" \
+	    "$out" --status
+	$run symlink "ssh " "$out"
+	has "$sh: ~/bin/ssh -> safessh: 'ssh <TAB>' offers safessh's hosts" \
+	    "$out" site-a site-b alpha
+	$run symlink "ssh --forget s" "$out"
+	only "$sh: ~/bin/ssh -> safessh: 'ssh --forget s<TAB>'" "$out" \
+	    site-a site-b
+	$run plain "ssh " "$out"
+	hasnt "$sh: plain ssh: 'ssh <TAB>' offers no safessh host" "$out" \
+	    site-a site-b comma-host
+	$run none "ssh " "$out.none"
+	check "$sh: the shell's own ssh completion offers something" \
+	    test -s "$out.none"
+	eq "$sh: plain ssh: 'ssh <TAB>' is the shell's own, unchanged" \
+	    "$(sort "$out.none" | tr '\n' ' ')" "$(sort "$out" | tr '\n' ' ')"
+	$run plain "ssh -o BatchM" "$out"
+	$run none "ssh -o BatchM" "$out.none"
+	eq "$sh: plain ssh: 'ssh -o BatchM<TAB>' is the shell's own" \
+	    "$(sort "$out.none" | tr '\n' ' ')" "$(sort "$out" | tr '\n' ' ')"
+}
+
 # ------------------------------------------------------------------ bash
 
 # bash_run WITH_BC LINE OUT
@@ -185,6 +233,45 @@ bash_run() {
 bash_bc() { bash_run 1 "$@"; }
 bash_plain() { bash_run 0 "$@"; }
 
+# bash_as_ssh SETUP LINE OUT: complete LINE the way bash does for a
+# command with no completion yet (bash-completion's loader, from
+# $T/bcdir), under SETUP: alias, symlink, symlink-scp or plain.
+bash_as_ssh() {
+	local setup=$1 line=$2 out=$3 path=$PATH dir=$T/bcdir
+
+	case $setup in
+	alias) path=$ALIAS_PATH ;;
+	symlink*) path=$SYMLINK_PATH ;;
+	none) dir=$T/bcdir.none ;;
+	esac
+	SETUP=$setup LINE=$line BASHCOMP=$BASHCOMP PATH=$path \
+	    BASH_COMPLETION_USER_DIR=$dir \
+	    bash --norc --noprofile -c '
+		. "$BASHCOMP"
+		compopt() { :; }
+		[ "$SETUP" = alias ] && alias ssh=safessh
+		[ "$SETUP" = symlink-scp ] && _completion_loader scp
+		read -ra COMP_WORDS <<<"$LINE"
+		[[ $LINE == *" " ]] && COMP_WORDS+=("")
+		cmd=${COMP_WORDS[0]}
+		complete -p "$cmd" >/dev/null 2>&1 || _completion_loader "$cmd"
+		spec=$(complete -p "$cmd") || exit 1
+		f=${spec#*-F }
+		f=${f%% *}
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		COMP_LINE=$LINE
+		COMP_POINT=${#LINE}
+		COMPREPLY=()
+		"$f" "$cmd" "${COMP_WORDS[COMP_CWORD]}" \
+		    "${COMP_WORDS[COMP_CWORD-1]}"
+		printf "%s\n" "${COMPREPLY[@]}"
+	    ' > "$out" 2> "$T/err"
+	if [ -s "$T/err" ]; then
+		fail "bash: $setup '$line' wrote to stderr: $(head -c 300 "$T/err")"
+	fi
+	sed -i -e '/^$/d' -e 's/ $//' "$out"
+}
+
 if ! bash -n "$COMP/safessh.bash"; then
 	fail "bash: completions/safessh.bash does not parse"
 fi
@@ -207,6 +294,17 @@ if [ -r "$BASHCOMP" ]; then
 	    ". '$BASHCOMP'; __load_completion safessh; complete -p safessh")
 	eq "bash: bash-completion's loader finds completions/safessh" \
 	    "complete -F _safessh safessh" "$reg"
+	# As installed: the file under the names safessh, ssh, scp and sftp.
+	for n in ssh scp sftp; do
+		ln -s safessh "$T/bcdir/completions/$n"
+	done
+	mkdir -p "$T/bcdir.none"
+	as_ssh bash bash_as_ssh
+	bash_as_ssh symlink-scp "ssh " "$T/out"
+	has "bash: 'ssh <TAB>' stays safessh's after 'scp <TAB>' loaded" \
+	    "$T/out" site-a
+	bash_as_ssh plain "scp -" "$T/out"
+	has "bash: scp's own completion still works" "$T/out" -3 -P
 else
 	skip "bash: bash-completion not installed"
 fi
@@ -214,12 +312,14 @@ fi
 # ------------------------------------------------------------------- zsh
 
 cat > "$T/capture.zsh" <<'EOF'
-# capture.zsh COMPDIR OUT LINE: type LINE and TAB into an interactive zsh
-# on a pseudo-terminal; every candidate compadd adds goes to OUT.
+# capture.zsh COMPDIR OUT LINE [SETUP]: type LINE and TAB into an
+# interactive zsh on a pseudo-terminal, after the command SETUP; every
+# candidate compadd adds goes to OUT.
 zmodload zsh/zpty || exit 2
-compdir=$1 out=$2 line=$3
+compdir=$1 out=$2 line=$3 setup=${4-:}
 : >$out
 zpty z zsh -f -i
+zpty -w z "$setup"
 zpty -w z "PS1=''; fpath=(${(q)compdir} \$fpath)"
 zpty -w z "autoload -Uz compinit; compinit -u -D"
 zpty -w z "compadd() {
@@ -245,14 +345,24 @@ sed -i '/^<<end>>$/d' $out
 EOF
 
 zsh_run() {
-	local line=$1 out=$2 rc
+	local line=$1 out=$2 setup=${3-:} rc
 
 	timeout 60 zsh -f "$T/capture.zsh" "$COMP" "$out" "$line" \
-	    2> "$T/err"
+	    "$setup" 2> "$T/err"
 	rc=$?
 	[ "$rc" -eq 0 ] ||
 	    fail "zsh: '$line': capture failed ($rc): $(head -c 300 "$T/err")"
 	sed -i '/^$/d' "$out"
+}
+
+# zsh_as_ssh SETUP LINE OUT
+zsh_as_ssh() {
+	case $1 in
+	alias) zsh_run "$2" "$3" "PATH=${ALIAS_PATH@Q}; alias ssh=safessh" ;;
+	symlink) zsh_run "$2" "$3" "PATH=${SYMLINK_PATH@Q}" ;;
+	none) COMP=$T/nonexistent zsh_run "$2" "$3" ;;
+	*) zsh_run "$2" "$3" ;;
+	esac
 }
 
 if command -v zsh >/dev/null; then
@@ -261,11 +371,15 @@ if command -v zsh >/dev/null; then
 	else
 		fail "zsh: completions/_safessh does not parse"
 	fi
-	eq "zsh: the file starts with #compdef safessh" "#compdef safessh" \
+	eq "zsh: the file starts with #compdef safessh ssh" "#compdef safessh ssh" \
 	    "$(head -1 "$COMP/_safessh")"
 	common zsh zsh_run
 	zsh_run 'safessh --dry-run -o BatchM' "$T/out"
 	has "zsh: ssh's completion after --dry-run (-o keywords)" \
+	    "$T/out" BatchMode
+	as_ssh zsh zsh_as_ssh
+	zsh_as_ssh symlink 'ssh -o BatchM' "$T/out"
+	has "zsh: ~/bin/ssh -> safessh: ssh's options still complete" \
 	    "$T/out" BatchMode
 else
 	skip "zsh not installed"
@@ -286,6 +400,28 @@ fish_run() {
 	sed -i '/^$/d' "$out"
 }
 
+# fish_as_ssh SETUP LINE OUT: safessh.fish where fish finds completions,
+# safessh-ssh.fish read as from vendor_conf.d.
+fish_as_ssh() {
+	local setup=$1 line=$2 out=$3 path=$PATH pre=:
+
+	case $setup in
+	alias) path=$ALIAS_PATH pre='alias ssh=safessh' ;;
+	symlink) path=$SYMLINK_PATH ;;
+	esac
+	local src="source '$COMP/safessh-ssh.fish'"
+	[ "$setup" = none ] && src=:
+	LINE=$line PATH=$path fish -c "
+	    set -p fish_complete_path '$COMP'
+	    $src
+	    $pre
+	    complete -C \"\$LINE\"" 2> "$T/err" | cut -f1 > "$out"
+	if [ -s "$T/err" ]; then
+		fail "fish: $setup '$line' wrote to stderr: $(head -c 300 "$T/err")"
+	fi
+	sed -i '/^$/d' "$out"
+}
+
 if command -v fish >/dev/null; then
 	if fish --no-execute "$COMP/safessh.fish"; then
 		ok "fish: completions/safessh.fish parses"
@@ -295,6 +431,15 @@ if command -v fish >/dev/null; then
 	common fish fish_run
 	fish_run 'safessh --dry-run -o BatchM' "$T/out"
 	has "fish: ssh's completion after --dry-run (-o keywords)" \
+	    "$T/out" BatchMode
+	if fish --no-execute "$COMP/safessh-ssh.fish"; then
+		ok "fish: completions/safessh-ssh.fish parses"
+	else
+		fail "fish: completions/safessh-ssh.fish does not parse"
+	fi
+	as_ssh fish fish_as_ssh
+	fish_as_ssh symlink 'ssh -o BatchM' "$T/out"
+	has "fish: ~/bin/ssh -> safessh: ssh's options still complete" \
 	    "$T/out" BatchMode
 else
 	skip "fish not installed"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # install.sh: "make install DESTDIR=... PREFIX=/usr/local" installs
-# exactly the program, both manual pages, the three completions and the
-# example configuration, with the right modes; "make uninstall" with the
+# exactly the program, both manual pages, the completions (bash's also as
+# ssh, scp and sftp; fish's ssh hook in vendor_conf.d) and the example
+# configuration, with the right modes; "make uninstall" with the
 # same DESTDIR removes every one of them.
 
 . "$(dirname "$0")/lib.sh"
@@ -25,11 +26,15 @@ ok "make install DESTDIR=$D PREFIX=$P"
 
 want="755 usr/local/bin/safessh
 644 usr/local/share/bash-completion/completions/safessh
+644 usr/local/share/bash-completion/completions/scp
+644 usr/local/share/bash-completion/completions/sftp
+644 usr/local/share/bash-completion/completions/ssh
 644 usr/local/share/doc/safessh/examples/safessh.conf
 644 usr/local/share/fish/vendor_completions.d/safessh.fish
+644 usr/local/share/fish/vendor_conf.d/safessh.fish
 644 usr/local/share/man/man1/safessh.1
 644 usr/local/share/man/man5/safessh.conf.5
-644 usr/local/share/zsh/vendor-completions/_safessh"
+644 usr/local/share/zsh/site-functions/_safessh"
 eq "the installed files and their modes" "$want" "$(listing)"
 
 links=$(cd "$D" && find . ! -type d ! -type f)
@@ -41,8 +46,12 @@ for pair in \
     "man/safessh.1:share/man/man1/safessh.1" \
     "man/safessh.conf.5:share/man/man5/safessh.conf.5" \
     "completions/safessh.bash:share/bash-completion/completions/safessh" \
-    "completions/_safessh:share/zsh/vendor-completions/_safessh" \
+    "completions/safessh.bash:share/bash-completion/completions/ssh" \
+    "completions/safessh.bash:share/bash-completion/completions/scp" \
+    "completions/safessh.bash:share/bash-completion/completions/sftp" \
+    "completions/_safessh:share/zsh/site-functions/_safessh" \
     "completions/safessh.fish:share/fish/vendor_completions.d/safessh.fish" \
+    "completions/safessh-ssh.fish:share/fish/vendor_conf.d/safessh.fish" \
     "conf/safessh.conf:share/doc/safessh/examples/safessh.conf"; do
 	src=${pair%%:*}
 	dst=$D$P/${pair#*:}
