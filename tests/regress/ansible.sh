@@ -56,7 +56,8 @@ EOF
 } > "$A/hosts"
 
 # The recipe (README.md, safessh(1) EXAMPLES), plus what a test needs:
-# everything under $T, no host key prompt, no fact gathering.
+# everything under $T, no host key prompt, no fact gathering.  (No
+# pipelining: every module is a transfer too, through sftp -S safessh.)
 # recipe TRANSFER_METHOD SSH_EXECUTABLE
 recipe() {
 	cat <<EOF
@@ -109,18 +110,18 @@ stop_masters() {
 }
 trap 'stop_masters; t_cleanup' EXIT
 
-# playbook NAME METHOD [LIMIT]: run the play; sets rc and the counts
+# playbook NAME METHOD [LIMIT [PLAY]]: run the play; sets rc and the counts
 # of connections, offers and ledger attempts it added.
 ledger=$SAFESSH_STATE_DIR/servers/127.0.0.1
 attempts() {
 	if [ -f "$ledger" ]; then grep -c '^a ' "$ledger"; else echo 0; fi
 }
 playbook() {
-	local name=$1 method=$2 limit=${3:-all} c0 o0 a0
+	local name=$1 method=$2 limit=${3:-all} play=${4:-play.yml} c0 o0 a0
 	recipe "$method" "$T/safessh-tee" > "$A/$name.cfg"
 	c0=$(t_conns) o0=$(t_offers) a0=$(attempts)
 	(cd "$A" && ANSIBLE_CONFIG=$A/$name.cfg ansible-playbook \
-	    --limit "$limit" play.yml > "$T/$name.out" 2>&1)
+	    --limit "$limit" "$play" > "$T/$name.out" 2>&1)
 	rc=$?
 	conns=$(($(t_conns) - c0))
 	offers=$(($(t_offers) - o0))
@@ -157,14 +158,19 @@ echo "# connections $conns, offers $offers, ledger attempts $added," \
     "delays $delays"
 
 # ------------------------------------------------ scp -S and piped
+cat > "$A/put.yml" <<EOF
+- hosts: all
+  tasks:
+    - copy: {content: "put\n", dest: "$T/out/{{ inventory_hostname }}.put"}
+EOF
 for m in scp piped; do
 	stop_masters
-	rm -f "$T"/out/a0[12].*
-	playbook "$m" "$m" 'a01,a02'
+	rm -f "$T"/out/*.put
+	playbook "$m" "$m" 'a01,a02' put.yml
 	eq "transfer_method = $m: exit 0" 0 "$rc"
 	[ "$rc" = 0 ] || tail -20 "$T/$m.out"
-	eq "transfer_method = $m: files landed" 4 \
-	    "$(find "$T/out" -name 'a0[12].*' | wc -l)"
+	eq "transfer_method = $m: files landed" 2 \
+	    "$(find "$T/out" -name '*.put' | wc -l)"
 	eq "transfer_method = $m: one key per connection" "$conns" "$offers"
 	eq "transfer_method = $m: the ledger holds every connection" \
 	    "$conns" "$added"
@@ -176,17 +182,12 @@ done
 # what the recipe's sftp_extra_args prevents.
 stop_masters
 recipe sftp "$T/safessh-tee" | grep -v '^sftp_extra_args' > "$A/bare.cfg"
-cat > "$A/put.yml" <<EOF
-- hosts: a01
-  tasks:
-    - copy: {content: "bare\n", dest: "$T/out/bare"}
-EOF
 # The real ssh must find the alias too; ssh's multiplexing off, so that
 # every call makes its own connection.
 printf 'Host a??\n\tHostName 127.0.0.1\n\tPort %s\n' "$PORT" >> "$HOME/.ssh/config"
 o0=$(t_offers) a0=$(attempts) f0=$(grep -c 'Failed publickey' "$SSHD_LOG")
 (cd "$A" && ANSIBLE_CONFIG=$A/bare.cfg ANSIBLE_SSH_ARGS='-o ControlMaster=no' \
-    ansible-playbook put.yml > "$T/bare.out" 2>&1)
+    ansible-playbook --limit a01 put.yml > "$T/bare.out" 2>&1)
 f1=$(grep -c 'Failed publickey' "$SSHD_LOG")
 check "without -S, sftp offers the agent's keys (negative case)" \
     test "$f1" -gt "$f0"
