@@ -184,7 +184,8 @@ stop_masters
 recipe sftp "$T/safessh-tee" | grep -v '^sftp_extra_args' > "$A/bare.cfg"
 # The real ssh must find the alias too; ssh's multiplexing off, so that
 # every call makes its own connection.
-printf 'Host a??\n\tHostName 127.0.0.1\n\tPort %s\n' "$PORT" >> "$HOME/.ssh/config"
+printf 'Host a??\n\tHostName 127.0.0.1\n\tPort %s\n' "$PORT" \
+    >> "$HOME/.ssh/config"
 o0=$(t_offers) a0=$(attempts) f0=$(grep -c 'Failed publickey' "$SSHD_LOG")
 (cd "$A" && ANSIBLE_CONFIG=$A/bare.cfg ANSIBLE_SSH_ARGS='-o ControlMaster=no' \
     ansible-playbook --limit a01 put.yml > "$T/bare.out" 2>&1)

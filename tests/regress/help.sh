@@ -58,8 +58,8 @@ run --bogus
 eq "--bogus exits 255" 255 "$rc"
 eq "--bogus: first line names it" "safessh: unknown option --bogus" \
     "$(head -1 "$T/err")"
-eq "--bogus: the usage follows" "usage: safessh [ssh options] destination [command [argument ...]]" \
-    "$(sed -n 2p "$T/err")"
+USAGE1='usage: safessh [ssh options] destination [command [argument ...]]'
+eq "--bogus: the usage follows" "$USAGE1" "$(sed -n 2p "$T/err")"
 eq "--bogus: nothing on stdout" "" "$out"
 check "--bogus: no state directory made" test ! -e "$SAFESSH_STATE_DIR"
 
@@ -110,9 +110,7 @@ eq "--version: exit 0, stdout" "0/safessh " "$rc/${out%%[0-9]*}"
 # -------------------------------------------------------------- bare call
 run
 eq "bare safessh exits 255" 255 "$rc"
-eq "bare safessh prints the usage" \
-    "usage: safessh [ssh options] destination [command [argument ...]]" \
-    "$(head -1 "$T/err")"
+eq "bare safessh prints the usage" "$USAGE1" "$(head -1 "$T/err")"
 eq "bare safessh: nothing on stdout" "" "$out"
 
 t_done
