@@ -83,7 +83,7 @@ struct job {
 	char		*cmarg;		/* ControlPath= when we may start it */
 };
 
-static int	parent_attempt_note(const char *);
+static void	hop_start(void);
 static void	hop_note(const char *, const char *, uint64_t);
 static void	attempt_env(struct job *, uint64_t);
 static int	hops_reached(struct job *, uint64_t);
@@ -1043,7 +1043,7 @@ mode_wrap(int argc, char **argv, int check)
 	pid_t		 mpid;
 
 	memset(&j, 0, sizeof(j));
-	(void)parent_attempt_note(NULL);	/* a hop: tell the wrapper */
+	hop_start();		/* a hop: tell the wrapper first */
 	prepare(&j, argc, argv, 0);
 	/* Riding the user's own live master needs no key of ours. */
 	reuse_plan(&j.cmd, &j.pr, j.hc.reuse, &j.rp);
@@ -1522,18 +1522,19 @@ parent_attempt(struct parentatt *pa)
 }
 
 /* Before anything else, a hop notes that it started (see hops_reached). */
-static int
-parent_attempt_note(const char *unused)
+static void
+hop_start(void)
 {
-	char	dir[PATH_MAX], *cause = NULL;
+	struct parentatt pa;
+	char		 dir[PATH_MAX], *cause = NULL;
 
-	(void)unused;
+	if (!parent_attempt(&pa))
+		return;
 	if (ledger_statedir(dir, sizeof(dir), &cause) == -1) {
 		free(cause);
-		return -1;
+		return;
 	}
 	hop_note(dir, NULL, 0);
-	return 0;
 }
 
 /* Am I the --proxy of my wrapper's own attempt to host port? */
