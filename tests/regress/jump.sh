@@ -42,6 +42,10 @@ sec() {	# sec NAME SERVER [KEY]
 	echo "server = $2"
 }
 {
+	# A hop chain on a loaded machine (or under ASan) is slow to set up:
+	# the banner wait covers every hop before it.
+	echo "[defaults]"
+	echo "connect_timeout = 120s"
 	sec hop hopsrv "$T/keys/right"
 	sec hop2 hop2srv "$T/keys/right"
 	sec hop3 hop3srv
