@@ -77,6 +77,7 @@ struct job {
 	char		 server[256];
 	char		 who[ATTEMPT_WHOLEN];
 	const char	*host;			/* alias as typed */
+	int		 check;			/* --check */
 	/* Connection reuse (lib/reuse.c). */
 	struct reuseplan rp;
 	char		 cmpath[PATH_MAX];	/* the master's socket */
@@ -198,22 +199,26 @@ clockstr(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%H:%M", &tm);
 }
 
-/* The one-line refusal of SPEC's Messages section. */
+/*
+ * The one-line refusal of SPEC's Messages section: why, when the next
+ * attempt would pass anyway, and the two ways on that the user has.
+ */
 static void
 refusal(const char *host, const char *server, const struct decision *d,
     time_t now)
 {
-	char	at[16], in[32];
+	char	at[16], in[32], next[96] = "";
 
 	if (d->until > now) {
 		clockstr(d->until, at, sizeof(at));
 		util_dur((long)(d->until - now), in, sizeof(in));
-		fprintf(stderr, "safessh: %s (server %s): refused: %s; "
-		    "next attempt allowed at %s (in %s); see 'safessh "
-		    "--status %s'\n", host, server, d->why, at, in, host);
-	} else
-		fprintf(stderr, "safessh: %s (server %s): refused: %s; see "
-		    "'safessh --status %s'\n", host, server, d->why, host);
+		snprintf(next, sizeof(next), "next attempt allowed at %s "
+		    "(in %s); ", at, in);
+	}
+	fprintf(stderr, "safessh: %s (server %s): refused: %s; %s'safessh "
+	    "--check %s' tries now, 'safessh --forget %s' clears the "
+	    "history; see 'safessh --status %s'\n", host, server, d->why,
+	    next, host, host, host);
 }
 
 /* Sleep ms milliseconds, resuming after signals that do not kill us. */
@@ -254,154 +259,126 @@ delay(const char *host, const char *server, const struct decision *d)
 		fprintf(stderr, "\r\033[K");
 }
 
+/* The attempt as lib/attempt.c sees it. */
+static void
+request(struct job *j, int check, struct attreq *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->policy = j->hc.policy;
+	r->host = j->host;
+	r->who = j->who;
+	r->port = j->pr.port;
+	r->parallel = j->hc.parallel;
+	r->check = check;
+}
+
 /*
- * Admit one attempt by who against the server's budget, delaying or
- * refusing per the host's settings.  force skips the policy (--check).
- * Returns the attempt id, or exits 75 with the refusal.
+ * Admit one attempt against the server's budget and state.  A delay
+ * (the budget or the server's back-off recovers at a known time) is
+ * waited out when on_risk = delay and it ends within max_delay of the
+ * first try; a wait for attempts in flight is polled while it lasts
+ * less than max_delay, and a wait for a parallel slot alone while other
+ * attempts keep starting (no start for max_delay: refused), whatever
+ * on_risk says, since a slot carries no risk.  check: the user's own
+ * probe (--check).  Returns the attempt id, or exits 75 with the
+ * refusal.
  */
 static uint64_t
-admit(struct job *j, struct ledger *lg, int force, int dryrun,
-    struct decision *out)
+admit(struct job *j, struct ledger *lg, int check)
 {
-	struct history	 h;
+	struct attreq	 r;
 	struct decision	 d;
-	struct attempt	 a;
 	char		*cause = NULL;
-	time_t		 now;
+	uint64_t	 id, newest = 0;
+	time_t		 now, first = 0, moved = 0;
 	long		 waitms = 20;
+	int		 said = 0, late;
 
+	request(j, check, &r);
 	for (;;) {
-		now = time(NULL);
-		if (ledger_lock(lg, &h, now, &cause) == -1) {
+		now = ledger_now(lg);
+		if (first == 0)
+			first = moved = now;
+		if (attempt_admit(lg, &r, now, 0, &d, &id, &cause) == -1) {
 			fprintf(stderr, "safessh: %s (server %s): refused: %s\n",
 			    j->host, j->server, cause);
-			exit(EXIT_REFUSED);
+			exit(j->hc.refused_status);
 		}
-		memset(&d, 0, sizeof(d));
-		if (force)
-			d.verdict = V_ADMIT;
-		else
-			policy_decide(j->hc.policy, &h, j->who,
-			    j->hc.parallel, now, &d);
-		if (dryrun) {
-			ledger_unlock(lg);
-			history_free(&h);
-			*out = d;
-			return 0;
+		if (d.verdict == V_ADMIT)
+			return id;
+		if (d.newest != newest) {
+			newest = d.newest;
+			moved = now;
 		}
-		if (d.verdict == V_ADMIT) {
-			memset(&a, 0, sizeof(a));
-			a.start = a.end = now;
-			a.outcome = OUT_INFLIGHT;
-			a.proven = d.proven;
-			a.pid = getpid();
-			strlcpy(a.host, j->host, sizeof(a.host));
-			strlcpy(a.who, j->who, sizeof(a.who));
-			if (ledger_begin(lg, &a, &cause) == -1) {
-				ledger_unlock(lg);
-				history_free(&h);
-				die("%s", cause);
-			}
-			ledger_unlock(lg);
-			history_free(&h);
-			*out = d;
-			return a.id;
-		}
-		ledger_unlock(lg);
-		history_free(&h);
 		switch (d.verdict) {
 		case V_WAIT:
-			/* Slots are busy; they free within seconds. */
-			msleep(waitms + arc4random_uniform(
-			    (uint32_t)waitms + 1));
-			if (waitms < 200)
-				waitms *= 2;
-			continue;
+			late = d.slot ? now - moved > j->hc.max_delay :
+			    j->hc.on_risk == ONRISK_REFUSE ||
+			    now - first > j->hc.max_delay;
+			break;
 		case V_DELAY:
-			if (j->hc.on_risk == ONRISK_DELAY &&
-			    d.until - now <= j->hc.max_delay) {
-				delay(j->host, j->server, &d);
-				continue;
-			}
-			/* FALLTHROUGH */
+			late = j->hc.on_risk == ONRISK_REFUSE ||
+			    d.until - first > j->hc.max_delay;
+			break;
 		default:
+			late = 1;
+			break;
+		}
+		if (late) {
+			if (d.verdict == V_WAIT && d.until <= now)
+				d.until = now + 1;
 			refusal(j->host, j->server, &d, now);
-			exit(EXIT_REFUSED);
+			exit(j->hc.refused_status);
 		}
+		if (d.verdict == V_DELAY) {
+			delay(j->host, j->server, &d);
+			continue;
+		}
+		/* V_WAIT: attempts in flight settle within seconds. */
+		if (!said && d.state) {
+			fprintf(stderr, "safessh: %s (server %s): %s\n",
+			    j->host, j->server, d.why);
+			said = 1;
+		}
+		msleep(waitms + arc4random_uniform((uint32_t)waitms + 1));
+		if (waitms < 200)
+			waitms *= 2;
 	}
 }
 
-/* Record how attempt id ended; start a cooldown on a ban signature. */
-static enum outcome
+/*
+ * Record how attempt id ended and move the server's state; say so when
+ * the server is refusing us.  Returns the settlement.
+ */
+static void
 settle(struct job *j, struct ledger *lg, uint64_t id, enum rawout raw,
-    int *retry)
+    int check, struct settlement *out)
 {
-	struct history	 h;
-	enum outcome	 o;
-	char		*cause = NULL, why[128];
-	time_t		 now = time(NULL);
+	struct attreq	 r;
+	char		*cause = NULL, at[16], step[32];
+	long		 jitter;
 
-	if (ledger_lock(lg, &h, now, &cause) == -1) {
-		fprintf(stderr, "safessh: %s\n", cause);
-		free(cause);
-		return OUT_LOST;
-	}
-	o = policy_settle(raw, &h, now);
-	if (retry != NULL)
-		*retry = policy_retryable(raw, &h, now);
-	if (o == OUT_BAN) {
-		char	at[16];
-
-		clockstr(now, at, sizeof(at));
-		snprintf(why, sizeof(why), "ban signature (%s) at %s",
-		    raw == RAW_NOTALLOWED ? "not allowed at this time" :
-		    raw == RAW_REFUSED ? "connection refused" :
-		    raw == RAW_TIMEOUT ? "connection timed out" :
-		    "closed before the banner", at);
-		if (ledger_cooldown(lg, now + j->hc.policy->cooldown, why,
-		    &cause) == -1) {
-			fprintf(stderr, "safessh: %s\n", cause);
-			free(cause);
-			cause = NULL;
-		}
-	}
-	ledger_unlock(lg);
-	history_free(&h);
-	if (ledger_settle(lg, id, o, now, &cause) == -1) {
-		fprintf(stderr, "safessh: %s\n", cause);
+	request(j, check, &r);
+	jitter = SUSPECT_MINMS + (long)arc4random_uniform(
+	    SUSPECT_MAXMS - SUSPECT_MINMS + 1);
+	if (attempt_settle(lg, &r, id, raw, ledger_now(lg), jitter, out,
+	    &cause) == -1) {
+		fprintf(stderr, "safessh: %s (server %s): %s\n", j->host,
+		    j->server, cause);
 		free(cause);
 	}
-	if (o == OUT_BAN) {
-		char	at[16];
-
-		clockstr(now + j->hc.policy->cooldown, at, sizeof(at));
-		fprintf(stderr, "safessh: %s (server %s): the server is "
-		    "refusing this source; no attempts until %s; see "
-		    "'safessh --status %s'\n", j->host, j->server, at,
-		    j->host);
-	}
-	return o;
-}
-
-/* Did the LocalCommand notice mark attempt id authenticated? */
-static int
-was_authed(struct ledger *lg, uint64_t id)
-{
-	struct history	 h;
-	char		*cause = NULL;
-	size_t		 i;
-	int		 r = 0;
-
-	if (ledger_lock(lg, &h, time(NULL), &cause) == -1) {
-		free(cause);
-		return 0;
-	}
-	for (i = 0; i < h.natt; i++)
-		if (h.att[i].id == id && h.att[i].outcome == OUT_AUTH)
-			r = 1;
-	ledger_unlock(lg);
-	history_free(&h);
-	return r;
+	if (out->closedport)
+		fprintf(stderr, "safessh: %s (server %s): nothing listens on "
+		    "port %d (other ports answer); not counted\n", j->host,
+		    j->server, j->pr.port);
+	if (!out->changed || out->st.state != SS_BLOCKED)
+		return;
+	clockstr(out->st.until, at, sizeof(at));
+	util_dur(out->st.step, step, sizeof(step));
+	fprintf(stderr, "safessh: %s (server %s): the server is refusing "
+	    "this source (%s); no attempts until %s (back-off %s), then one "
+	    "probe; see 'safessh --status %s'\n", j->host, j->server,
+	    out->st.why, at, step, j->host);
 }
 
 static int
@@ -835,8 +812,10 @@ prepare(struct job *j, int argc, char **argv, int need_key)
 	user = j->cmd.user != NULL ? j->cmd.user : j->hc.user != NULL ?
 	    j->hc.user : j->pr.user;
 	/* A key path too long for the record is cut: still one key. */
-	if ((size_t)snprintf(j->who, sizeof(j->who), "%s %s", user,
-	    j->cert[0] != '\0' ? j->cert : j->key) >= sizeof(j->who))
+	/* Proofs are as narrow as bans are wide: user, key, address, port. */
+	if ((size_t)snprintf(j->who, sizeof(j->who), "%s %s %s:%d", user,
+	    j->cert[0] != '\0' ? j->cert : j->key, j->server, j->pr.port) >=
+	    sizeof(j->who))
 		j->who[sizeof(j->who) - 1] = '\0';
 }
 
@@ -861,6 +840,9 @@ build_as(struct job *j, const char *localcmd, int mux, struct arglist *out)
 	rw.password = j->hc.password;
 	rw.agent = j->hc.agent;
 	rw.localcmd = localcmd;
+	/* --check: one careful attempt, no prompt, one harmless command. */
+	rw.batch = j->check;
+	rw.command = j->check ? "true" : NULL;
 	rw.sshconfig = j->sc.path[0] != '\0' ? j->sc.path : NULL;
 	if (j->cmarg != NULL && !mux) {
 		rw.controlpath = j->cmarg;
@@ -912,6 +894,29 @@ notice_cmd(struct job *j, uint64_t id)
 	    (unsigned long long)id);
 }
 
+struct scanarg {
+	struct scan	scan;
+};
+
+static void
+online(void *arg, const char *line, size_t len)
+{
+	outcome_line(&((struct scanarg *)arg)->scan, line, len);
+}
+
+/* The user's -E log file, where ssh writes its messages instead. */
+static const char *
+logfile(const struct sshcmd *cmd)
+{
+	const char	*f = NULL;
+	size_t		 i;
+
+	for (i = 0; i < cmd->nopts; i++)
+		if (cmd->opts[i].opt == 'E' && f == NULL)
+			f = cmd->opts[i].arg;
+	return f;
+}
+
 /* Did the user silence ssh's messages (-q, LogLevel QUIET)? */
 static int
 quiet(const struct sshcmd *cmd)
@@ -945,14 +950,43 @@ keynote(const struct job *j)
 		    j->keysrc);
 }
 
-struct scanarg {
-	struct scan	scan;
-};
-
-static void
-online(void *arg, const char *line, size_t len)
+/* The size of path now (0 when it does not exist yet). */
+static off_t
+logsize(const char *path)
 {
-	outcome_line(&((struct scanarg *)arg)->scan, line, len);
+	struct stat	st;
+
+	return path != NULL && stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+/*
+ * Feed the lines ssh appended to its -E log since off (at most the
+ * last 64 KiB) to the scan.  Best effort: what cannot be read is left
+ * to default-deny.
+ */
+static void
+logscan(const char *path, off_t off, struct scanarg *sa)
+{
+	char	 buf[65536], *p, *nl;
+	off_t	 end;
+	ssize_t	 n;
+	int	 fd;
+
+	if (path == NULL || (fd = open(path, O_RDONLY | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return;
+	end = logsize(path);
+	if (end - off > (off_t)sizeof(buf) - 1)
+		off = end - (off_t)sizeof(buf) + 1;
+	if (end > off && (n = pread(fd, buf, sizeof(buf) - 1, off)) > 0) {
+		buf[n] = '\0';
+		for (p = buf; p < buf + n; p = nl + 1) {
+			if ((nl = memchr(p, '\n', buf + n - p)) == NULL)
+				nl = buf + n;
+			online(sa, p, (size_t)(nl - p));
+		}
+	}
+	close(fd);
 }
 
 /*
@@ -1026,6 +1060,45 @@ share_argv(struct job *j, const char *nonce, struct arglist *av)
 	return 0;
 }
 
+/*
+ * After --check: say what the probe found, and whether anything still
+ * stands between the user and the next call (with the same key).
+ */
+static void
+checked(struct job *j, struct ledger *lg, const struct settlement *st)
+{
+	struct attreq	 r;
+	struct decision	 d;
+	char		*cause = NULL, at[16];
+	uint64_t	 id;
+	time_t		 now = ledger_now(lg);
+
+	if (st->outcome != OUT_OK) {
+		fprintf(stderr, "safessh: %s (server %s): check failed (%s); "
+		    "see 'safessh --status %s'\n", j->host, j->server,
+		    outcome_name(st->outcome), j->host);
+		return;
+	}
+	request(j, 0, &r);
+	if (attempt_admit(lg, &r, now, 1, &d, &id, &cause) == -1) {
+		fprintf(stderr, "safessh: %s (server %s): check passed; %s\n",
+		    j->host, j->server, cause);
+		free(cause);
+		return;
+	}
+	if (d.verdict == V_ADMIT || d.verdict == V_WAIT) {
+		fprintf(stderr, "safessh: %s (server %s): check passed; the "
+		    "server is ok and calls with this key are admitted\n",
+		    j->host, j->server);
+		return;
+	}
+	clockstr(d.until, at, sizeof(at));
+	fprintf(stderr, "safessh: %s (server %s): check passed; the server "
+	    "is ok, but calls are still refused until %s: %s; 'safessh "
+	    "--forget %s' clears the history\n", j->host, j->server,
+	    d.until ? at : "the user acts", d.why, j->host);
+}
+
 /* The wrapper: admit, run ssh, record, retry only what cannot hurt. */
 static void __attribute__((noreturn))
 mode_wrap(int argc, char **argv, int check)
@@ -1033,13 +1106,14 @@ mode_wrap(int argc, char **argv, int check)
 	struct job	 j;
 	struct ledger	*lg;
 	struct arglist	 av;
-	struct decision	 d;
+	struct settlement st;
 	struct scanarg	 sa;
 	char		*cause = NULL, *lc;
+	const char	*elog;
 	uint64_t	 id;
 	enum rawout	 raw;
-	int		 status, tries = 0, retry, authed, reached;
-	long		 backoff;
+	off_t		 logoff;
+	int		 status, tries = 0;
 	pid_t		 mpid;
 
 	memset(&j, 0, sizeof(j));
@@ -1049,11 +1123,6 @@ mode_wrap(int argc, char **argv, int check)
 	reuse_plan(&j.cmd, &j.pr, j.hc.reuse, &j.rp);
 	if (check || j.rp.way != RU_USER)
 		require_key(&j);
-	if (check) {
-		/* One careful attempt: batch mode, one command. */
-		if (j.cmd.ncmd != 0)
-			usage("--check takes only a host");
-	}
 	if (ledger_open(&lg, j.statedir, j.server, &cause) == -1)
 		die("%s", cause);
 	if (setenv("SAFESSH_STATE_DIR", j.statedir, 1) == -1)
@@ -1086,8 +1155,12 @@ mode_wrap(int argc, char **argv, int check)
 	}
 	require_key(&j);
 
+	if (check && j.cmd.ncmd != 0)
+		usage("--check takes only a host");
+	j.check = check;
+	elog = logfile(&j.cmd);
 	for (;;) {
-		id = admit(&j, lg, check, 0, &d);
+		id = admit(&j, lg, check);
 		hop_note(j.statedir, j.server, id);
 		attempt_env(&j, id);	/* for --proxy and jump hosts */
 		memset(&av, 0, sizeof(av));
@@ -1101,75 +1174,41 @@ mode_wrap(int argc, char **argv, int check)
 		 */
 		if (lc != NULL && !j.pr.proxied && !j.sc.dynamic)
 			setenv("SHELL", "/bin/sh", 1);
-		if (check) {
-			struct sshopt	*no;
-
-			no = reallocarray(j.cmd.opts, j.cmd.nopts + 1,
-			    sizeof(*no));
-			if (no == NULL)
-				die("out of memory");
-			j.cmd.opts = no;
-			j.cmd.opts[j.cmd.nopts].opt = 'o';
-			j.cmd.opts[j.cmd.nopts++].arg = strdup("BatchMode=yes");
-			j.cmd.ncmd = 0;
-		}
 		build(&j, lc, &av);
-		if (check && arglist_addv(&av, "true") == -1)
-			die("out of memory");
 		free(lc);
 		memset(&sa, 0, sizeof(sa));
 		outcome_init(&sa.scan);
+		logoff = logsize(elog);
 		if (child_run_as(j.ssh, av.list, online, &sa, &status,
 		    &cause) == -1) {
-			settle(&j, lg, id, RAW_NET, NULL);
+			settle(&j, lg, id, RAW_NET, check, &st);
 			die("%s", cause);
 		}
 		arglist_free(&av);
-		authed = was_authed(lg, id);
-		reached = hops_reached(&j, id);
-		raw = outcome_classify(&sa.scan, status, authed);
+		logscan(elog, logoff, &sa);
+		/* authed: the notice, which settle reads from the ledger. */
+		raw = outcome_classify(&sa.scan, status, 0);
 		/* A hop that failed: the destination saw nothing. */
-		if (!authed && !reached)
+		if (!hops_reached(&j, id))
 			raw = RAW_NET;
-		/* A quiet ssh hides why it failed: assume the worst. */
-		if (raw == RAW_NOAUTH && quiet(&j.cmd))
-			raw = RAW_AUTHFAIL;
 		/* ssh tried no method (ssh-copy-id's probe): no login failed. */
 		if (raw == RAW_AUTHFAIL && j.nomethod)
 			raw = RAW_NOAUTH;
-		settle(&j, lg, id, raw, &retry);
-		if (raw == RAW_AUTHFAIL)
+		settle(&j, lg, id, raw, check, &st);
+		if (st.outcome == OUT_AUTHFAIL || st.outcome == OUT_UNKNOWN)
 			keynote(&j);
-		if (check) {
-			if (raw == RAW_OK) {
-				struct history	 h;
-
-				if (ledger_lock(lg, &h, time(NULL),
-				    &cause) == 0) {
-					(void)ledger_cooldown(lg, 0, "-",
-					    &cause);
-					ledger_unlock(lg);
-					history_free(&h);
-				}
-				fprintf(stderr, "safessh: %s (server %s): "
-				    "check passed; cooldown cleared\n",
-				    j.host, j.server);
-			} else
-				fprintf(stderr, "safessh: %s (server %s): "
-				    "check failed\n", j.host, j.server);
-		}
-		if (!retry || check || tries >= j.hc.retries)
+		if (check)
+			checked(&j, lg, &st);
+		if (!st.retry || check || tries >= j.hc.retries)
 			break;
-		/* An overload drop (G3): back off exponentially, jittered. */
-		backoff = 1000L << tries;
-		backoff = backoff / 2 + (long)arc4random_uniform(
-		    (uint32_t)backoff);
+		/* A suspected overload (G3): the one retry, after back-off. */
 		tries++;
-		fprintf(stderr, "safessh: %s (server %s): closed before the "
-		    "banner with no recent failures (server busy?); retry %d "
-		    "of %d in %.1fs\n", j.host, j.server, tries, j.hc.retries,
-		    backoff / 1000.0);
-		msleep(backoff);
+		fprintf(stderr, "safessh: %s (server %s): %s with no recent "
+		    "failures (server busy?); one retry in %lds\n", j.host,
+		    j.server, st.st.why, (long)(st.st.until - time(NULL)));
+		/* Its own back-off, whatever on_risk says: then the probe. */
+		while (time(NULL) < st.st.until)
+			msleep(250);
 	}
 	ledger_close(lg);
 	mimic(status);
@@ -1182,8 +1221,10 @@ mode_dryrun(int argc, char **argv)
 	struct ledger	*lg;
 	struct arglist	 av = { NULL, 0, 0 };
 	struct decision	 d;
+	struct attreq	 r;
 	char		*cause = NULL, *q;
 	char		 at[16];
+	uint64_t	 id;
 	pid_t		 mpid;
 
 	memset(&j, 0, sizeof(j));
@@ -1215,13 +1256,16 @@ mode_dryrun(int argc, char **argv)
 		    "(ControlPersist %lds)\n", j.cmpath, j.hc.reuse);
 	else if (j.rp.way != RU_NONE)
 		printf("reuse: no master at %s\n", j.cmpath);
-	admit(&j, lg, 0, 1, &d);
+	request(&j, 0, &r);
+	if (attempt_admit(lg, &r, ledger_now(lg), 1, &d, &id, &cause) == -1)
+		die("%s", cause);
 	switch (d.verdict) {
 	case V_ADMIT:
-		printf("decision: admit%s\n", d.proven ? " (key proven)" : "");
+		printf("decision: admit%s%s\n", d.proven ? " (key proven)" : "",
+		    d.probe ? " (as the server's probe)" : "");
 		break;
 	case V_WAIT:
-		printf("decision: wait for a slot: %s\n", d.why);
+		printf("decision: wait: %s\n", d.why);
 		break;
 	case V_DELAY:
 	case V_REFUSE:
@@ -1337,7 +1381,22 @@ mode_forget(int argc, char **argv)
 	exit(0);
 }
 
-/* One --status row. */
+/* Is name one of the comma-separated names in list? */
+static int
+listed(const char *list, const char *name)
+{
+	size_t	n = strlen(name);
+	const char *p;
+
+	for (p = list; *p != '\0'; p++) {
+		if ((p == list || p[-1] == ',') && strncmp(p, name, n) == 0 &&
+		    (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	}
+	return 0;
+}
+
+/* One --status row, and the server's state under it when not ok. */
 static void
 status_row(const char *statedir, const char *server,
     const struct policy *pol, int parallel, long maxdelay, time_t now)
@@ -1345,8 +1404,10 @@ status_row(const char *statedir, const char *server,
 	struct ledger	*lg;
 	struct history	 h;
 	struct decision	 d;
+	struct attreq	 r;
+	struct srvstate	 st;
 	char		*cause = NULL, hosts[64] = "", last[16] = "-";
-	char		 state[64], next[32], pen[16];
+	char		 state[64], next[32], pen[16], line[256];
 	size_t		 i;
 	int		 inflight = 0;
 	time_t		 lastok = 0;
@@ -1355,6 +1416,7 @@ status_row(const char *statedir, const char *server,
 	    ledger_lock(lg, &h, now, &cause) == -1) {
 		printf("%-20s %s\n", server, cause);
 		free(cause);
+		ledger_close(lg);
 		return;
 	}
 	for (i = 0; i < h.natt; i++) {
@@ -1365,7 +1427,7 @@ status_row(const char *statedir, const char *server,
 		if ((a->outcome == OUT_OK || a->outcome == OUT_AUTH) &&
 		    a->end > lastok)
 			lastok = a->end;
-		if (strstr(hosts, a->host) == NULL &&
+		if (!listed(hosts, a->host) &&
 		    strlen(hosts) + strlen(a->host) + 2 < sizeof(hosts)) {
 			if (hosts[0] != '\0')
 				strlcat(hosts, ",", sizeof(hosts));
@@ -1374,46 +1436,44 @@ status_row(const char *statedir, const char *server,
 	}
 	if (lastok != 0)
 		clockstr(lastok, last, sizeof(last));
-	policy_decide(pol, &h, "", parallel, now, &d);
+	memset(&r, 0, sizeof(r));
+	r.policy = pol;
+	r.who = "";
+	r.host = "";
+	r.parallel = parallel;
+	attempt_decide(&r, &h, now, &d);
+	attempt_state(&h, now, &st);
 	snprintf(pen, sizeof(pen), "%.0fs", policy_penalty(pol, &h, now));
 	strlcpy(next, "now", sizeof(next));
-	if (h.cooldown > now) {
-		/* A cooldown is said as such, whatever else binds. */
-		d.verdict = V_REFUSE;
-		d.until = h.cooldown > d.until ? h.cooldown : d.until;
-	}
 	switch (d.verdict) {
 	case V_ADMIT:
-		strlcpy(state, "ok", sizeof(state));
+		strlcpy(state, st.state == SS_OK ? "ok" : "probe allowed",
+		    sizeof(state));
 		break;
 	case V_WAIT:
-		strlcpy(state, "busy", sizeof(state));
+		strlcpy(state, d.state ? "probing" : "busy", sizeof(state));
 		break;
 	case V_DELAY:
-		clockstr(d.until, next, sizeof(next));
-		snprintf(state, sizeof(state), "%s until %s",
-		    d.until - now > maxdelay ? "refusing" : "delaying", next);
-		break;
 	case V_REFUSE:
-		if (d.until) {
-			char	cd[16];
-
-			/* The cooldown's own end; NEXT is when all allow. */
-			clockstr(h.cooldown > now ? h.cooldown : d.until, cd,
-			    sizeof(cd));
-			clockstr(d.until, next, sizeof(next));
-			snprintf(state, sizeof(state), "%s until %s",
-			    h.cooldown > now ? "cooldown" : "refusing", cd);
-		} else {
+		if (d.until == 0) {
 			strlcpy(state, "refusing", sizeof(state));
 			strlcpy(next, "after --forget", sizeof(next));
+			break;
 		}
+		clockstr(d.until, next, sizeof(next));
+		snprintf(state, sizeof(state), "%s until %s", d.state ?
+		    sstate_name(st.state) : d.until - now > maxdelay ?
+		    "refusing" : "delaying", next);
 		break;
 	}
 	printf("%-20s %-20s %-6s %4d %7s %8d  %-24s %s\n", server,
 	    hosts[0] ? hosts : "-", last,
 	    policy_failures(&h, policy_horizon(pol), now), pen, inflight,
 	    state, next);
+	if (st.state != SS_OK) {
+		attempt_describe(&h, now, line, sizeof(line));
+		printf("    %s\n", line);
+	}
 	ledger_unlock(lg);
 	ledger_close(lg);
 	history_free(&h);
@@ -1667,6 +1727,8 @@ struct proxyctx {
 	int		 authfail;
 	int		 notallowed;
 	int		 prebanner;
+	int		 userauth;
+	int		 manykeys;
 };
 
 static void
@@ -1690,12 +1752,18 @@ onproxy(void *arg, enum proxyev ev)
 		break;
 	case PEV_AUTHED:
 		px->authed = 1;
-		if (!px->nested && ledger_settle(px->lg, px->id, OUT_AUTH,
-		    time(NULL), &cause) == -1)
+		if (!px->nested && attempt_authed(px->lg, px->id,
+		    ledger_now(px->lg), &cause) == -1)
 			free(cause);
 		break;
 	case PEV_AUTHFAIL:
 		px->authfail = 1;
+		break;
+	case PEV_USERAUTH:
+		px->userauth = 1;
+		break;
+	case PEV_MANYKEYS:
+		px->manykeys = 1;
 		break;
 	case PEV_CLOSED:
 		break;
@@ -1707,7 +1775,7 @@ mode_proxy(int argc, char **argv)
 {
 	struct job	 j;
 	struct ledger	*lg = NULL;
-	struct decision	 d;
+	struct settlement st;
 	struct proxyctx	 px;
 	const char	*why;
 	char		*cause = NULL;
@@ -1738,17 +1806,22 @@ mode_proxy(int argc, char **argv)
 		else
 			sshconf_server(argv[0], 0, j.server,
 			    sizeof(j.server));
-		snprintf(j.who, sizeof(j.who), "proxy");
+		/*
+		 * The proxy cannot see the key: no credential, so no proof
+		 * (every attempt reserves its full cost).
+		 */
+		j.who[0] = '\0';
+		j.pr.port = port;
 		if (ledger_open(&lg, j.statedir, j.server, &cause) == -1)
 			die("%s", cause);
 		px.lg = lg;
-		px.id = admit(&j, lg, 0, 0, &d);
+		px.id = admit(&j, lg, 0);
 	}
 	if (proxy_connect(argv[0], argv[1], j.hc.connect_timeout, &fd, &raw,
 	    &cause) == -1) {
 		fprintf(stderr, "safessh: %s\n", cause);
 		if (!px.nested)
-			settle(&j, lg, px.id, raw, NULL);
+			settle(&j, lg, px.id, raw, 0, &st);
 		exit(EXIT_SSHERR);
 	}
 	if (proxy_relay(fd, STDIN_FILENO, STDOUT_FILENO, onproxy, &px,
@@ -1761,13 +1834,19 @@ mode_proxy(int argc, char **argv)
 			raw = RAW_PREBANNER;
 		else if (px.authed)
 			raw = RAW_OK;
-		else if (px.authfail)
-			raw = RAW_AUTHFAIL;
+		else if (px.authfail || px.userauth)
+			raw = RAW_AUTHFAIL;	/* the worst it could be */
 		else if (!px.banner)
 			raw = RAW_TIMEOUT;	/* ssh gave up before a banner */
 		else
 			raw = RAW_NOAUTH;
-		settle(&j, lg, px.id, raw, NULL);
+		settle(&j, lg, px.id, raw, 0, &st);
+		if (px.manykeys)
+			fprintf(stderr, "safessh: %s (server %s): the client "
+			    "offered several keys in one connection (one "
+			    "failed login on the server's books); give it one "
+			    "key (IdentitiesOnly=yes, look_for_keys=False)\n",
+			    j.host, j.server);
 	}
 	exit(0);
 }
@@ -1858,7 +1937,7 @@ mode_authed(int argc, char **argv)
 		exit(0);
 	if (ledger_statedir(statedir, sizeof(statedir), &cause) == -1 ||
 	    ledger_open(&lg, statedir, argv[0], &cause) == -1 ||
-	    ledger_settle(lg, id, OUT_AUTH, time(NULL), &cause) == -1)
+	    attempt_authed(lg, id, ledger_now(lg), &cause) == -1)
 		exit(0);
 	ledger_close(lg);
 	exit(0);

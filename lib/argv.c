@@ -1485,6 +1485,8 @@ argv_build(const struct sshcmd *cmd, const struct rewrite *rw,
 		e |= addcfg(al, "IdentityFile", rw->identity);
 	e |= addcfg(al, "PKCS11Provider", "none");
 	e |= addcfg(al, "ConnectionAttempts", "1");
+	if (rw->batch)
+		e |= addcfg(al, "BatchMode", "yes");
 	if (!narrower_auth(cmd, rw->password))
 		e |= addcfg(al, "PreferredAuthentications", rw->password ?
 		    "publickey,keyboard-interactive,password" : "publickey");
@@ -1524,8 +1526,11 @@ argv_build(const struct sshcmd *cmd, const struct rewrite *rw,
 	}
 	e |= arglist_addv(al, "--");
 	e |= arglist_addv(al, cmd->dest);
-	for (i = 0; i < cmd->ncmd; i++)
-		e |= arglist_addv(al, cmd->cmd[i]);
+	if (rw->command != NULL)
+		e |= arglist_addv(al, rw->command);
+	else
+		for (i = 0; i < cmd->ncmd; i++)
+			e |= arglist_addv(al, cmd->cmd[i]);
 	if (e != 0) {
 		arglist_free(al);
 		return nomem(cause);

@@ -75,7 +75,8 @@ enum vtype {
 	X(PARALLEL, "parallel", IN_DEF | IN_HOST, V_INT, 1, 64)		\
 	X(CONNECT_TIMEOUT, "connect_timeout", IN_DEF | IN_HOST, V_DUR,	\
 	    1, 3600)							\
-	X(RETRIES, "retries", IN_DEF | IN_HOST, V_INT, 0, 10)		\
+	X(RETRIES, "retries", IN_DEF | IN_HOST, V_INT, 0, 1)		\
+	X(REFUSED_STATUS, "refused_status", IN_DEF | IN_HOST, V_INT, 1, 255) \
 	X(REUSE, "reuse", IN_DEF | IN_HOST, V_REUSE, 1, DAY)		\
 	X(IDENTITY, "identity", IN_DEF | IN_HOST, V_PATH, 0, 0)		\
 	X(USER, "user", IN_DEF | IN_HOST, V_USER, 0, 0)			\
@@ -90,7 +91,8 @@ enum vtype {
 	X(WINDOW, "window", IN_POLICY, V_DUR, 1, 30 * DAY)		\
 	X(PENALTY, "penalty", IN_POLICY, V_DUR, 1, 3600)		\
 	X(PENALTY_LIMIT, "penalty_limit", IN_POLICY, V_DUR, 1, DAY)	\
-	X(COOLDOWN, "cooldown", IN_POLICY, V_DUR, 0, 30 * DAY)
+	X(COOLDOWN, "cooldown", IN_POLICY, V_DUR, 0, 30 * DAY)		\
+	X(LOGIN_GRACE, "login_grace", IN_POLICY, V_DUR, 1, 3600)
 
 #define KEY_ENUM(e, n, w, t, lo, hi)	K_##e,
 #define KEY_NAME(e, n, w, t, lo, hi)	n,
@@ -411,6 +413,7 @@ builtin(struct conf *conf, const char *name, const struct rule *r1,
 	if (r3 != NULL)
 		pol.rules[pol.nrules++] = *r3;
 	pol.cooldown = COOLDOWN_DEF;
+	pol.grace = LOGIN_GRACE;
 	return addpolicy(conf, &pol);
 }
 
@@ -525,6 +528,7 @@ policy_end(struct parse *p)
 		return -1;
 	}
 	pol.cooldown = seen[K_COOLDOWN] ? pv[K_COOLDOWN] : COOLDOWN_DEF;
+	pol.grace = seen[K_LOGIN_GRACE] ? pv[K_LOGIN_GRACE] : LOGIN_GRACE;
 	if (addpolicy(p->conf, &pol) == -1) {
 		perr(p, 0, "%s", strerror(ENOMEM));
 		return -1;
@@ -1231,6 +1235,9 @@ apply(const struct item *it, struct hostconf *hc, const char **pol)
 		hc->certauto = it->num == 1;
 		hc->certificate_at = it->at;
 		break;
+	case K_REFUSED_STATUS:
+		hc->refused_status = (int)it->num;
+		break;
 	case K_SSH:
 		hc->ssh = it->str;
 		break;
@@ -1268,7 +1275,8 @@ conf_host(const struct conf *conf, const char *host, struct hostconf *hc,
 	hc->max_delay = 30;
 	hc->parallel = 4;
 	hc->connect_timeout = 15;
-	hc->retries = 2;
+	hc->retries = 1;
+	hc->refused_status = EXIT_REFUSED;
 	hc->reuse = 0;
 	hc->password = 0;
 	if (checkrefs(conf, cause) == -1)

@@ -745,11 +745,14 @@ withhost(const char *s, const char *host)
 /* ----------------------------------------------------------- the ledger */
 
 static void
-ledger_state(struct report *r, const struct doctor *d)
+report_ledger(struct report *r, const struct doctor *d)
 {
 	struct ledger	*lg = NULL;
 	struct history	 h;
 	struct decision	 dec;
+	struct attreq	 req;
+	struct srvstate	 st;
+	char		 line[256];
 	char		*cause = NULL, at[32], in[32];
 	const struct policy *pol = d->hc->policy;
 	struct tm	 tm;
@@ -769,8 +772,12 @@ ledger_state(struct report *r, const struct doctor *d)
 			ledger_close(lg);
 		return;
 	}
-	memset(&dec, 0, sizeof(dec));
-	policy_decide(pol, &h, "", d->hc->parallel, now, &dec);
+	memset(&req, 0, sizeof(req));
+	req.policy = pol;
+	req.host = req.who = "";
+	req.parallel = d->hc->parallel;
+	attempt_decide(&req, &h, now, &dec);
+	attempt_state(&h, now, &st);
 	util_dur(policy_horizon(pol), in, sizeof(in));
 	fprintf(r->out, "  %zu attempt%s on record; %d failed in the last "
 	    "%s; modelled penalty %.0fs\n", h.natt, h.natt == 1 ? "" : "s",
@@ -784,12 +791,12 @@ ledger_state(struct report *r, const struct doctor *d)
 		strlcpy(at, "-", sizeof(at));
 		strlcpy(in, "-", sizeof(in));
 	}
-	if (h.cooldown > now) {
-		fprintf(r->out, "  state: cooldown until %s (in %s): %s\n",
-		    at, in, h.cooldown_why);
-		problem(r, "server %s is in cooldown until %s (in %s): the "
-		    "server showed a ban signature; safessh refuses every "
-		    "attempt until then", d->server, at, in);
+	if (st.state != SS_OK) {
+		attempt_describe(&h, now, line, sizeof(line));
+		fprintf(r->out, "  state: %s\n", line);
+		problem(r, "server %s is %s: it refused this source (%s); "
+		    "safessh lets one probe through when the back-off ends",
+		    d->server, sstate_name(st.state), st.why);
 		fix(r, "shell", withhost("wait; or, once the cause is "
 		    "fixed, one careful attempt:\nsafessh --check HOST",
 		    d->host));
@@ -1224,7 +1231,7 @@ doctor_report(const struct doctor *d, char **report, int *problems,
 			fix(&r, "shell", "ssh-add -D    # drop every agent "
 			    "key; add back only what you need: ssh-add KEY");
 	}
-	ledger_state(&r, d);
+	report_ledger(&r, d);
 
  done:
 	fflush(r.prob);

@@ -11,18 +11,26 @@
  *
  *	ledger	  = header *record
  *	header	  = "safessh-ledger" SP "1" SP server LF
- *	record	  = attempt / state / cooldown
- *	attempt	  = "a" SP id SP start SP pid SP proven SP host SP who LF
+ *	record	  = attempt / state / server / cooldown
+ *	attempt	  = "a" SP id SP start SP pid SP proven SP host SP who
+ *		    [SP port SP pstart] LF
  *	state	  = "s" SP id SP time SP outcome LF
- *	cooldown  = "c" SP until SP why LF
+ *	server	  = "g" SP sstate SP since SP until SP step SP probe SP why LF
+ *	cooldown  = "c" SP until SP why LF	; read only (older files)
  *	id	  = 1*20DIGIT	; above every earlier id in the file
  *	start	  = 1*19DIGIT	; epoch seconds
  *	time	  = 1*19DIGIT
  *	until	  = 1*19DIGIT	; 0: no cooldown
  *	pid	  = 1*10DIGIT	; the safessh process that started it
+ *	port	  = 1*5DIGIT	; the server's port, 0: unknown
+ *	pstart	  = 1*20DIGIT	; pid's start time, boot ticks; 0: unknown
+ *	sstate	  = "ok" / "suspect" / "blocked"
+ *	since, step = 1*19DIGIT	; seconds
+ *	probe	  = 1*20DIGIT	; the probe's attempt id, 0: none
  *	proven	  = "0" / "1"	; admitted on a just-proven key
  *	outcome	  = "inflight" / "auth" / "ok" / "authfail" / "noauth" /
- *		    "ban" / "drop" / "net" / "lost"	; see outcome_name()
+ *		    "ban" / "drop" / "net" / "lost" / "unknown"
+ *		    ; see outcome_name()
  *	host, who, why = "-" / 1*(%x21-24 / %x26-7E / "%" 2HEXDIG)
  *
  * Text fields are percent-encoded: "%", space, control bytes, DEL and
@@ -32,8 +40,9 @@
  * (< 128 bytes).
  *
  * Meaning: "a" starts an attempt (in flight); "s" records its new state,
- * the last one for an id winning; "c" starts a cooldown until the given
- * time, the last one winning ("c 0 -" clears it).  Ids grow: a new one
+ * the last one for an id winning; "g" records the server's state (G3,
+ * see attempt.c), the last one winning; "c", written by older versions,
+ * reads as "blocked until" (0: ok).  Ids grow: a new one
  * is the larger of the file's last id + 1 and now * 1000, so that an
  * id handed out before a --forget is not handed out again after it
  * (unless within the same second).
@@ -43,14 +52,15 @@
  * without its LF is an append that never completed: it is ignored, and
  * cut off by the next append.  Any other malformed line makes the file
  * damaged: it is reported as "file:line" and never modified.  An
- * attempt still in flight whose process is gone, or that started more
- * than LOGIN_GRACE seconds ago, is settled as "lost" by the next reader.
+ * attempt still in flight whose process is gone (no such pid, or a pid
+ * that started at another time: reused) is settled as "lost" by the
+ * next reader.  A live one is never lost, however long it runs.
  *
  * Size: when the file holds more than 512 lines, or attempts that ended
  * before the horizon (7 days, or the default policy's longest window if
  * longer), it is rewritten keeping every attempt in flight, the latest
  * success of each of the 32 most recent credentials ("who"), the newest
- * 200 other attempts within the horizon, and a cooldown still running;
+ * 200 other attempts within the horizon, and the server's state;
  * one "a" and one "s" line per attempt kept.  The new file is written
  * to <server>.tmp.<pid>, fsync'd and renamed over the old one; readers
  * notice the new inode once they hold the lock and reopen.  A new
@@ -70,6 +80,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "safessh.h"
@@ -581,7 +592,7 @@ findid(const struct history *h, uint64_t id)
 	return NULL;
 }
 
-#define MAXFIELDS	8
+#define MAXFIELDS	10
 
 /*
  * Parse one complete line (NUL-terminated, no LF) into h.  Returns NULL,
@@ -593,9 +604,10 @@ parseline(struct ledger *l, struct history *h, char *line, size_t lineno,
 {
 	char		*f[MAXFIELDS], *p;
 	size_t		 nf = 0;
-	uint64_t	 id, t, pid, proven;
+	uint64_t	 id, t, pid, proven, port, pstart, since, step;
 	struct attempt	*a, *na;
 	enum outcome	 out;
+	enum sstate	 ss;
 	const char	*err;
 
 	/* One pass: check the bytes, cut the fields at each space. */
@@ -637,11 +649,15 @@ parseline(struct ledger *l, struct history *h, char *line, size_t lineno,
 	}
 
 	if (strcmp(f[0], "a") == 0) {
-		if (nf != 7) {
+		if (nf != 7 && nf != 9) {
 			snprintf(why, whylen, "'a' record with %zu fields, "
-			    "not 7", nf);
+			    "not 7 or 9", nf);
 			return why;
 		}
+		port = pstart = 0;
+		if (nf == 9 && (num(f[7], 65535, &port) == -1 ||
+		    num(f[8], UINT64_MAX, &pstart) == -1))
+			return "bad port or process start";
 		if (num(f[1], UINT64_MAX, &id) == -1 || id == 0)
 			return "bad attempt id";
 		if (num(f[2], INT64_MAX, &t) == -1)
@@ -670,6 +686,8 @@ parseline(struct ledger *l, struct history *h, char *line, size_t lineno,
 		a->id = id;
 		a->start = a->end = (time_t)t;
 		a->pid = (pid_t)pid;
+		a->pstart = pstart;
+		a->port = (int)port;
 		a->proven = (int)proven;
 		a->outcome = OUT_INFLIGHT;
 		if ((err = dec(f[5], a->host, sizeof(a->host))) != NULL ||
@@ -703,7 +721,34 @@ parseline(struct ledger *l, struct history *h, char *line, size_t lineno,
 		a->end = (time_t)t;
 		return NULL;
 	}
+	if (strcmp(f[0], "g") == 0) {
+		if (nf != 7) {
+			snprintf(why, whylen, "'g' record with %zu fields, "
+			    "not 7", nf);
+			return why;
+		}
+		if (sstate_byname(f[1], &ss) == -1) {
+			snprintf(why, whylen, "unknown server state '%.32s'",
+			    f[1]);
+			return why;
+		}
+		if (num(f[2], INT64_MAX, &since) == -1 ||
+		    num(f[3], INT64_MAX, &t) == -1 ||
+		    num(f[4], INT32_MAX, &step) == -1 ||
+		    num(f[5], UINT64_MAX, &id) == -1)
+			return "bad server state field";
+		memset(&h->st, 0, sizeof(h->st));
+		if ((err = dec(f[6], h->st.why, sizeof(h->st.why))) != NULL)
+			return err;
+		h->st.state = ss;
+		h->st.since = (time_t)since;
+		h->st.until = (time_t)t;
+		h->st.step = (long)step;
+		h->st.probe = id;
+		return NULL;
+	}
 	if (strcmp(f[0], "c") == 0) {
+		/* An older version's cooldown: blocked until then. */
 		if (nf != 3) {
 			snprintf(why, whylen, "'c' record with %zu fields, "
 			    "not 3", nf);
@@ -711,10 +756,14 @@ parseline(struct ledger *l, struct history *h, char *line, size_t lineno,
 		}
 		if (num(f[1], INT64_MAX, &t) == -1)
 			return "bad cooldown time";
-		if ((err = dec(f[2], h->cooldown_why,
-		    sizeof(h->cooldown_why))) != NULL)
+		memset(&h->st, 0, sizeof(h->st));
+		if ((err = dec(f[2], h->st.why, sizeof(h->st.why))) != NULL)
 			return err;
-		h->cooldown = (time_t)t;
+		if (t != 0) {
+			h->st.state = SS_BLOCKED;
+			h->st.until = h->st.since = (time_t)t;
+			h->st.step = BACKOFF_FIRST;
+		}
 		return NULL;
 	}
 	snprintf(why, whylen, "unknown record type '%.16s'", f[0]);
@@ -739,7 +788,7 @@ torn(const struct ledger *l, const char *s, size_t n, size_t lineno)
 		    LEDGER_VERSION, l->server);
 		return n <= strlen(hdr) && strncmp(s, hdr, n) == 0;
 	}
-	if (strchr("asc", s[0]) == NULL)
+	if (strchr("ascg", s[0]) == NULL)
 		return 0;
 	return n == 1 || s[1] == ' ';
 }
@@ -856,7 +905,9 @@ fmt_attempt(struct buf *sb, const struct attempt *a)
 	if (sb_fmt(sb, "a %llu %lld %ld %d ", (unsigned long long)a->id,
 	    (long long)a->start, (long)a->pid, a->proven ? 1 : 0) == -1 ||
 	    sb_enc(sb, a->host) == -1 || buf_add(sb, " ", 1) == -1 ||
-	    sb_enc(sb, a->who) == -1 || buf_add(sb, "\n", 1) == -1)
+	    sb_enc(sb, a->who) == -1 ||
+	    sb_fmt(sb, " %d %llu\n", a->port >= 0 && a->port <= 65535 ?
+	    a->port : 0, a->pstart) == -1)
 		return -1;
 	return 0;
 }
@@ -869,13 +920,17 @@ fmt_state(struct buf *sb, uint64_t id, time_t t, enum outcome o)
 }
 
 static int
-fmt_cooldown(struct buf *sb, time_t until, const char *why)
+fmt_srvstate(struct buf *sb, const struct srvstate *st)
 {
-	char	 w[sizeof(((struct history *)0)->cooldown_why)];
+	char	 w[sizeof(st->why)];
 
 	/* Cut to what a reader keeps: the file must always read back. */
-	strlcpy(w, why == NULL ? "" : why, sizeof(w));
-	if (sb_fmt(sb, "c %lld ", (long long)until) == -1 ||
+	strlcpy(w, st->why, sizeof(w));
+	if (sb_fmt(sb, "g %s %lld %lld %ld %llu ", sstate_name(st->state),
+	    (long long)(st->since < 0 ? 0 : st->since),
+	    (long long)(st->until < 0 ? 0 : st->until),
+	    st->step < 0 ? 0 : st->step > INT32_MAX ? INT32_MAX : st->step,
+	    (unsigned long long)st->probe) == -1 ||
 	    sb_enc(sb, w) == -1 || buf_add(sb, "\n", 1) == -1)
 		return -1;
 	return 0;
@@ -951,7 +1006,7 @@ choose(const struct ledger *l, const struct history *h, char *keep,
 		    h->att[i].end != h->att[i].start)
 			lines++;
 	}
-	if (h->cooldown > l->now)
+	if (h->st.state != SS_OK)
 		lines++;
 	return lines;
 }
@@ -1017,8 +1072,8 @@ compact(struct ledger *l, const struct history *h, const char *keep,
 			goto nomem;
 		lines++;
 	}
-	if (h->cooldown > l->now) {
-		if (fmt_cooldown(&sb, h->cooldown, h->cooldown_why) == -1)
+	if (h->st.state != SS_OK) {
+		if (fmt_srvstate(&sb, &h->st) == -1)
 			goto nomem;
 		lines++;
 	}
@@ -1096,7 +1151,23 @@ prune(struct history *h, const char *keep)
 	h->natt = j;
 }
 
-/* Settle attempts whose process is gone or whose grace has passed. */
+/*
+ * Is the process that started a alive: its pid exists and, where its
+ * start time was recorded, started then (not a reused pid)?
+ */
+static int
+alive(const struct attempt *a)
+{
+	unsigned long long	 t;
+
+	if (kill(a->pid, 0) == -1 && errno == ESRCH)
+		return 0;
+	if (a->pstart != 0 && util_pstart(a->pid, &t) == 0 && t != a->pstart)
+		return 0;
+	return 1;
+}
+
+/* Settle attempts whose process is gone. */
 static void
 marklost(struct ledger *l, struct history *h)
 {
@@ -1110,8 +1181,7 @@ marklost(struct ledger *l, struct history *h)
 		a = &h->att[i];
 		if (a->outcome != OUT_INFLIGHT)
 			continue;
-		if (l->now - a->start <= LOGIN_GRACE &&
-		    (kill(a->pid, 0) == 0 || errno != ESRCH)) {
+		if (alive(a)) {
 			l->nflight++;
 			continue;
 		}
@@ -1133,8 +1203,7 @@ marklost(struct ledger *l, struct history *h)
 /*
  * Lock the ledger and read its history into h (history_free releases
  * it; h may be NULL).  now is the caller's clock.  Attempts in flight
- * whose process is gone or that started over LOGIN_GRACE seconds ago
- * become OUT_LOST (recorded).  A file over its size limits is compacted
+ * whose process is gone become OUT_LOST (recorded).  A file over its size limits is compacted
  * first, and h then holds what the compacted file holds.
  * Returns 0 locked, or -1 unlocked with *cause; a damaged file gives a
  * cause naming file:line and is left exactly as it was.
@@ -1166,6 +1235,9 @@ ledger_lock(struct ledger *l, struct history *h, time_t now, char **cause)
 	free(buf);
 	l->locked = 1;
 	l->now = now;
+	/* A back-off that ended before the horizon is history too. */
+	if (h->st.state != SS_OK && h->st.until < now - horizon())
+		memset(&h->st, 0, sizeof(h->st));
 	marklost(l, h);
 
 	if ((keep = malloc(h->natt + 1)) != NULL) {
@@ -1239,11 +1311,11 @@ ledger_begin(struct ledger *l, struct attempt *a, char **cause)
 }
 
 /*
- * While locked: put the server in cooldown until t (0 clears it), for
- * the reason why (cut to fit struct history).  0, or -1 with *cause.
+ * While locked: record the server's new state (cut to fit struct
+ * history).  0, or -1 with *cause.
  */
 int
-ledger_cooldown(struct ledger *l, time_t t, const char *why, char **cause)
+ledger_state(struct ledger *l, const struct srvstate *st, char **cause)
 {
 	struct buf	 sb = { NULL, 0, 0 };
 	int		 r;
@@ -1253,17 +1325,58 @@ ledger_cooldown(struct ledger *l, time_t t, const char *why, char **cause)
 		*cause = xstrfmt("%s: not locked", l->path);
 		return -1;
 	}
-	if (t < 0)
-		t = 0;
-	if (fmt_cooldown(&sb, t, t == 0 ? NULL : why) == -1) {
+	if (fmt_srvstate(&sb, st) == -1) {
 		free(sb.p);
-		*cause = xstrfmt("ledger %s: %s; cooldown not recorded",
+		*cause = xstrfmt("ledger %s: %s; server state not recorded",
 		    l->path, strerror(ENOMEM));
 		return -1;
 	}
-	r = append(l, &sb, 1, "cooldown", cause);
+	r = append(l, &sb, 1, "server state", cause);
 	free(sb.p);
 	return r;
+}
+
+/*
+ * While locked: record that attempt id (read under this lock) changed
+ * to outcome o at t.  0, or -1 with *cause.
+ */
+int
+ledger_outcome(struct ledger *l, uint64_t id, enum outcome o, time_t t,
+    char **cause)
+{
+	struct buf	 sb = { NULL, 0, 0 };
+	int		 r;
+
+	*cause = NULL;
+	if (!l->locked || (unsigned)o >= OUT_MAX) {
+		*cause = xstrfmt("%s: not locked, or bad outcome", l->path);
+		return -1;
+	}
+	if (fmt_state(&sb, id, t, o) == -1) {
+		free(sb.p);
+		*cause = xstrfmt("ledger %s: %s; outcome not recorded",
+		    l->path, strerror(ENOMEM));
+		return -1;
+	}
+	r = append(l, &sb, 1, "outcome", cause);
+	free(sb.p);
+	return r;
+}
+
+/* Files are written as each record is queued: commit only unlocks. */
+int
+ledger_commit(struct ledger *l, char **cause)
+{
+	*cause = NULL;
+	ledger_unlock(l);
+	return 0;
+}
+
+time_t
+ledger_now(struct ledger *l)
+{
+	(void)l;
+	return time(NULL);
 }
 
 /* Release the lock (a no-op when not locked). */

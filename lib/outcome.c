@@ -32,6 +32,7 @@ static const char *const outnames[OUT_MAX] = {
 	[OUT_DROP] = "drop",
 	[OUT_NET] = "net",
 	[OUT_LOST] = "lost",
+	[OUT_UNKNOWN] = "unknown",
 };
 
 /* The ledger's name for o; NULL if o is not an outcome. */
@@ -305,10 +306,15 @@ outcome_classify(const struct scan *sc, int wstatus, int authed)
 		return RAW_OK;
 	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 255)
 		return RAW_OK;
+	/*
+	 * Default-deny: a signal death or an exit 255 whose cause ssh did
+	 * not say (-q, -E, -y, a quiet LogLevel) may have been a failed
+	 * login, and is counted as one.
+	 */
 	if (!WIFEXITED(wstatus))
-		return RAW_NOAUTH;	/* signal: it never authenticated */
+		return RAW_UNKNOWN;
 	if (sc == NULL)
-		return RAW_NOAUTH;
+		return RAW_UNKNOWN;
 	if (sc->authfail > 0)
 		return RAW_AUTHFAIL;
 	if (sc->hostkey > 0)
@@ -323,5 +329,5 @@ outcome_classify(const struct scan *sc, int wstatus, int authed)
 		return RAW_REFUSED;
 	if (sc->net > 0)
 		return RAW_NET;
-	return RAW_NOAUTH;
+	return RAW_UNKNOWN;
 }

@@ -15,9 +15,6 @@
 
 #include "safessh.h"
 
-/* "Recent" for policy_settle(), which is not given the policy. */
-#define FAIL_WINDOW	3600
-
 static time_t
 clamp(time_t t, time_t now)
 {
@@ -37,11 +34,15 @@ evtime(const struct attempt *a, time_t now)
 	return clamp(t, now);
 }
 
-/* A failed connection on the server's books (and in ours). */
+/*
+ * A failed login on the server's books (and in ours).  A refusal before
+ * the banner (ban, drop) is not: the server refused before anything
+ * could fail, and counts nothing for it.
+ */
 static int
 isfail(enum outcome o)
 {
-	return o == OUT_AUTHFAIL || o == OUT_BAN || o == OUT_LOST;
+	return o == OUT_AUTHFAIL || o == OUT_LOST || o == OUT_UNKNOWN;
 }
 
 static int
@@ -104,13 +105,56 @@ provenat(const struct history *h, const char *who, time_t t, time_t now)
 }
 
 /*
+ * In flight and still able to fail?  sshd closes a connection that has
+ * not authenticated within LoginGraceTime, so one that is older is a
+ * session (its authentication notice was off): it cannot fail any more.
+ */
+static int
+young(const struct policy *p, const struct attempt *a, time_t now)
+{
+	return a->outcome == OUT_INFLIGHT &&
+	    (long long)(now - clamp(a->start, now)) <= policy_grace(p);
+}
+
+/* The server's LoginGraceTime as the policy knows it. */
+long
+policy_grace(const struct policy *p)
+{
+	return p != NULL && p->grace > 0 ? p->grace : LOGIN_GRACE;
+}
+
+/*
+ * Is who clean: its latest success on this server is later than every
+ * failure (a --check or a login after the cause was fixed)?
+ */
+static int
+clean(const struct history *h, const char *who, time_t now)
+{
+	time_t	ok = 0, bad = 0, t;
+	size_t	i;
+
+	if (who == NULL || *who == '\0')
+		return 0;
+	for (i = 0; i < h->natt; i++) {
+		t = evtime(&h->att[i], now);
+		if (isfail(h->att[i].outcome) && t > bad)
+			bad = t;
+		if (issuccess(h->att[i].outcome) &&
+		    strcmp(h->att[i].who, who) == 0 && t > ok)
+			ok = t;
+	}
+	return ok != 0 && ok > bad;
+}
+
+/*
  * An attempt in flight reserves its full cost unless it was admitted on
  * a proven key and that proof still stands: a failure since cancels it.
  */
 static int
-reserves(const struct history *h, const struct attempt *a, time_t now)
+reserves(const struct policy *p, const struct history *h,
+    const struct attempt *a, time_t now)
 {
-	if (a->outcome != OUT_INFLIGHT)
+	if (!young(p, a, now))
 		return 0;
 	if (!a->proven || a->start > now)
 		return 1;	/* unproven, or dated in the future */
@@ -175,7 +219,7 @@ policy_penalty(const struct policy *p, const struct history *h, time_t now)
 }
 
 /*
- * Failures (AUTHFAIL, BAN, LOST) booked in [now - window, now]; those
+ * Failures (AUTHFAIL, LOST, UNKNOWN) booked in [now - window, now]; those
  * dated after now count as now.
  */
 int
@@ -208,8 +252,8 @@ policy_horizon(const struct policy *p)
 		h = PROOF_WINDOW;
 	if (h < FAIL_WINDOW)
 		h = FAIL_WINDOW;
-	if (h < LOGIN_GRACE)
-		h = LOGIN_GRACE;
+	if (h < policy_grace(p))
+		h = policy_grace(p);
 	if (p == NULL)
 		return h;
 	if (p->cooldown > h)
@@ -384,12 +428,15 @@ policy_decide(const struct policy *p, const struct history *h,
     const char *who, int parallel, time_t now, struct decision *d)
 {
 	static const struct history	 empty;
+	struct decision			 b;
 	char				 why[256];
 	time_t				 waitto = now, t;
 	size_t				 i;
 	int				 inflight = 0, reserved = 0;
 
 	memset(d, 0, sizeof(*d));
+	memset(&b, 0, sizeof(b));
+	b.verdict = V_ADMIT;
 	d->verdict = V_ADMIT;
 	d->until = now;
 	if (h == NULL)
@@ -401,11 +448,11 @@ policy_decide(const struct policy *p, const struct history *h,
 	d->proven = provenat(h, who, now, now);
 
 	for (i = 0; i < h->natt; i++) {
-		if (h->att[i].outcome != OUT_INFLIGHT)
+		if (!young(p, &h->att[i], now))
 			continue;
 		inflight++;
-		reserved += reserves(h, &h->att[i], now);
-		t = clamp(h->att[i].start, now) + LOGIN_GRACE;
+		reserved += reserves(p, h, &h->att[i], now);
+		t = clamp(h->att[i].start, now) + policy_grace(p);
 		if (t > waitto)
 			waitto = t;
 	}
@@ -421,91 +468,26 @@ policy_decide(const struct policy *p, const struct history *h,
 	for (i = 0; i < (size_t)p->nrules && i < POLICY_MAXRULES; i++) {
 		if (p->rules[i].kind == RULE_COUNT)
 			rule_count(p, &p->rules[i], h, reserved, now, waitto,
-			    d);
+			    &b);
 		else if (p->rules[i].kind == RULE_PENALTY)
 			rule_penalty(p, &p->rules[i], h, reserved, now,
-			    waitto, d);
+			    waitto, &b);
 	}
-	if (h->cooldown > now)
-		consider(d, V_REFUSE, h->cooldown, h->cooldown_why[0] != '\0' ?
-		    h->cooldown_why : "cooldown after a ban signature");
+	/*
+	 * A spent budget does not stop a clean credential (its success is
+	 * later than every failure: the cause was fixed), one attempt at a
+	 * time.  Worst case: the key is revoked after its success, and the
+	 * server sees one failure beyond the budget.  A refusal with no end
+	 * (a policy that allows nothing) stays.
+	 */
+	if (b.verdict == V_DELAY && inflight == 0 && clean(h, who, now))
+		b.verdict = V_ADMIT;
+	if (b.verdict != V_ADMIT)
+		consider(d, b.verdict, b.until, b.why);
+	/* A wait for a slot alone: no risk, only the parallel limit. */
+	d->slot = d->verdict == V_WAIT && b.verdict == V_ADMIT;
+	if (h->natt > 0)
+		d->newest = h->att[h->natt - 1].id;
 	if (d->verdict == V_ADMIT)
 		d->why[0] = '\0';
-}
-
-/* Any attempt with an outcome in set booked in [now - window, now]? */
-static int
-recent(const struct history *h, const enum outcome *set, size_t nset,
-    long window, time_t now)
-{
-	size_t	i, j;
-
-	if (h == NULL)
-		return 0;
-	for (i = 0; i < h->natt; i++)
-		for (j = 0; j < nset; j++)
-			if (h->att[i].outcome == set[j] &&
-			    (long long)(now - evtime(&h->att[i], now)) <=
-			    window)
-				return 1;
-	return 0;
-}
-
-static const enum outcome failset[] = { OUT_AUTHFAIL, OUT_BAN, OUT_LOST };
-static const enum outcome answerset[] = {
-	OUT_OK, OUT_AUTH, OUT_AUTHFAIL, OUT_NOAUTH
-};
-
-static int
-recentfail(const struct history *h, time_t now)
-{
-	return recent(h, failset, sizeof(failset) / sizeof(failset[0]),
-	    FAIL_WINDOW, now);
-}
-
-/*
- * The outcome to record for raw, given the history: a close before the
- * banner is a ban sign after a recent failure, else an overload drop; a
- * refusal or timeout is a ban sign after a recent failure or from a
- * server that answered recently, else a network problem.
- */
-enum outcome
-policy_settle(enum rawout raw, const struct history *h, time_t now)
-{
-	switch (raw) {
-	case RAW_OK:
-		return OUT_OK;
-	case RAW_AUTHFAIL:
-		return OUT_AUTHFAIL;
-	case RAW_NOTALLOWED:
-		/*
-		 * sshd >= 9.8 writes "Not allowed at this time" for a
-		 * MaxStartups drop as well as for PerSourcePenalties (sshd.c,
-		 * drop_connection), so the line alone does not say ban: the
-		 * history decides, as for any close before the banner.
-		 */
-	case RAW_PREBANNER:
-		return recentfail(h, now) ? OUT_BAN : OUT_DROP;
-	case RAW_REFUSED:
-	case RAW_TIMEOUT:
-		if (recentfail(h, now) || recent(h, answerset,
-		    sizeof(answerset) / sizeof(answerset[0]), ANSWER_WINDOW,
-		    now))
-			return OUT_BAN;
-		return OUT_NET;
-	case RAW_NET:
-		return OUT_NET;
-	case RAW_HOSTKEY:
-	case RAW_NOAUTH:
-	default:
-		return OUT_NOAUTH;
-	}
-}
-
-/* 1 if raw is a close before the banner that policy_settle calls a drop. */
-int
-policy_retryable(enum rawout raw, const struct history *h, time_t now)
-{
-	return (raw == RAW_PREBANNER || raw == RAW_NOTALLOWED) &&
-	    policy_settle(raw, h, now) == OUT_DROP;
 }

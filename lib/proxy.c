@@ -345,7 +345,7 @@ obs_tell(struct obs *o, enum proxyev ev)
 {
 	static const char *const names[] = {
 		"banner", "notallowed", "prebanner", "authed", "authfail",
-		"closed"
+		"userauth", "manykeys", "closed"
 	};
 
 	if (o->told[ev])
@@ -676,6 +676,9 @@ obs_crypt(struct obs *o, int who, size_t n)
 			return;
 		}
 		o->last = 'c';
+		/* Turn 2 is the first USERAUTH_REQUEST (1: SERVICE_REQUEST). */
+		if (o->turn >= 2)
+			obs_tell(o, PEV_USERAUTH);
 		return;
 	}
 	if (o->last != 's') {
@@ -737,6 +740,12 @@ obs_end(struct obs *o, int serverclosed, int clientfirst)
 		if (i < t || last < none)
 			obs_tell(o, PEV_AUTHFAIL);
 	}
+	/*
+	 * Requests after the first key's (turn 3) with no success: a client
+	 * that offered several keys (or whose accepted key did not sign).
+	 */
+	if (!o->told[PEV_AUTHED] && t >= 4)
+		obs_tell(o, PEV_MANYKEYS);
 	if (o->trace != NULL) {
 		fprintf(o->trace, "end turns %d", t);
 		for (i = 0; i <= t && i <= OBS_MAXTURN; i++)

@@ -20,12 +20,22 @@
 #define EXIT_REFUSED		75	/* EX_TEMPFAIL: refused for the budget */
 #define EXIT_SSHERR		255	/* safessh's own errors, as ssh's */
 
-/* sshd's LoginGraceTime default: no connection stays unauthenticated longer. */
+/*
+ * sshd's LoginGraceTime default: no connection stays unauthenticated
+ * longer (a policy's login_grace says otherwise for its servers).
+ */
 #define LOGIN_GRACE		120
 /* An authentication this recent (and no failure since) proves a key. */
 #define PROOF_WINDOW		60
 /* A server that answered this recently was up: a refusal is a ban sign. */
 #define ANSWER_WINDOW		3600
+/* A failed login this recent makes any refusal a ban sign (G3). */
+#define FAIL_WINDOW		3600
+/* The first back-off of a blocked server; it doubles up to cooldown. */
+#define BACKOFF_FIRST		30
+/* The jittered wait before the one retry of a suspected overload, ms. */
+#define SUSPECT_MINMS		1000
+#define SUSPECT_MAXMS		3000
 
 /* ---------------------------------------------------------------- util.c */
 
@@ -52,6 +62,8 @@ char	*util_dur(long, char *, size_t);
 /* 64-bit FNV-1a over n bytes, chained from h (start: UTIL_FNV0). */
 #define UTIL_FNV0	0xcbf29ce484222325ULL
 uint64_t util_fnv(uint64_t, const void *, size_t);
+/* A process's start time in clock ticks since boot (Linux /proc). */
+int	 util_pstart(pid_t, unsigned long long *);
 /* The value of a hex digit, or -1. */
 int	 util_hexval(int);
 /* Big-endian 32-bit integers, as SSH's wire formats carry them. */
@@ -133,6 +145,8 @@ struct rewrite {
 	const char	*controlpath;	/* ControlPath for reuse, or NULL */
 	long		 controlpersist; /* seconds, with controlpath */
 	int		 nojump;	/* leave -J out (a mux client) */
+	int		 batch;		/* BatchMode=yes, ahead of the user's */
+	const char	*command;	/* instead of the user's command; NULL */
 };
 
 /*
@@ -182,7 +196,8 @@ struct policy {
 	char		 name[POLICY_NAMELEN];
 	struct rule	 rules[POLICY_MAXRULES];
 	int		 nrules;
-	long		 cooldown;	/* seconds after a ban signature */
+	long		 cooldown;	/* longest back-off of a blocked server */
+	long		 grace;		/* the server's LoginGraceTime */
 };
 
 /* The settings for one destination, after all matching sections. */
@@ -199,6 +214,7 @@ struct hostconf {
 	int			 parallel;
 	long			 connect_timeout;
 	int			 retries;
+	int			 refused_status; /* exit status of a refusal */
 	long			 reuse;		/* seconds; 0: no reuse */
 	int			 password;	/* allow prompts */
 	int			 agent;		/* the agent may sign */
@@ -251,6 +267,7 @@ enum outcome {
 	OUT_DROP,	/* closed before the banner, no recent failure */
 	OUT_NET,	/* local or network problem; the server saw nothing */
 	OUT_LOST,	/* safessh died before the outcome was known */
+	OUT_UNKNOWN,	/* exit 255, cause unseen: a failed login (deny) */
 	OUT_MAX
 };
 
@@ -267,16 +284,33 @@ struct attempt {
 	enum outcome	 outcome;
 	int		 proven;	/* admitted on a just-proven key */
 	pid_t		 pid;		/* the safessh process */
+	unsigned long long pstart;	/* its start time (boot ticks); 0 */
+	int		 port;		/* the server's port; 0: unknown */
 	char		 host[ATTEMPT_HOSTLEN];	/* the alias as typed */
 	char		 who[ATTEMPT_WHOLEN];	/* "user key": the credential */
+};
+
+/* A server's state (G3), shared by every process through the ledger. */
+enum sstate {
+	SS_OK,		/* no sign of refusal */
+	SS_SUSPECT,	/* one refusal, clean history: overload?  one probe */
+	SS_BLOCKED	/* refusing: no attempt until, then one probe */
+};
+
+struct srvstate {
+	enum sstate	 state;
+	time_t		 since;		/* entered this state */
+	time_t		 until;		/* no attempt before (back-off end) */
+	long		 step;		/* the current back-off, seconds */
+	uint64_t	 probe;		/* the attempt that is the probe; 0 */
+	char		 why[128];	/* the evidence, for messages */
 };
 
 /* One server's recent history, as read from the ledger. */
 struct history {
 	struct attempt	*att;		/* oldest first */
 	size_t		 natt;
-	time_t		 cooldown;	/* refusing until then; 0: none */
-	char		 cooldown_why[128];
+	struct srvstate	 st;
 };
 
 enum verdict {
@@ -290,6 +324,10 @@ struct decision {
 	enum verdict	 verdict;
 	time_t		 until;
 	int		 proven;	/* admit on a just-proven key */
+	int		 probe;		/* this attempt is the server's probe */
+	int		 state;		/* the server's state bound the verdict */
+	int		 slot;		/* V_WAIT only for a parallel slot */
+	uint64_t	 newest;	/* the newest attempt's id: progress */
 	char		 why[256];	/* "2 failed connections in the last 30m" */
 };
 
@@ -303,8 +341,10 @@ void	 policy_decide(const struct policy *, const struct history *,
 /* The modelled PerSourcePenalties total at now, in seconds (0 if none). */
 double	 policy_penalty(const struct policy *, const struct history *,
 	    time_t);
-/* Failures (AUTHFAIL, BAN, LOST) that ended in [now - window, now]. */
+/* Failed logins (AUTHFAIL, LOST, UNKNOWN) in [now - window, now]. */
 int	 policy_failures(const struct history *, long, time_t);
+/* The server's LoginGraceTime (policy's login_grace, else 120 s). */
+long	 policy_grace(const struct policy *);
 /* The policy's longest window, for pruning and --status. */
 long	 policy_horizon(const struct policy *);
 
@@ -318,13 +358,55 @@ enum rawout {
 	RAW_TIMEOUT,	/* connect or banner timed out */
 	RAW_HOSTKEY,	/* host key verification failed / changed */
 	RAW_NET,	/* could not resolve, unreachable: local */
-	RAW_NOAUTH	/* any other 255 before authentication */
+	RAW_NOAUTH,	/* answered, closed before authentication began */
+	RAW_UNKNOWN	/* exit 255 and no cause seen: a failed login */
 };
 
-/* Turn a raw result into the outcome to record, given the history. */
-enum outcome policy_settle(enum rawout, const struct history *, time_t);
-/* 1 if raw is an overload drop that may be retried (G3), else 0. */
-int	 policy_retryable(enum rawout, const struct history *, time_t);
+
+/* ------------------------------------------------------------- attempt.c */
+
+struct ledger;
+
+/* One attempt, as admission and settling see it. */
+struct attreq {
+	const struct policy	*policy;
+	const char		*host;		/* the alias as typed */
+	const char		*who;		/* credential: user key addr:port */
+	int			 port;		/* the server's port; 0 */
+	int			 parallel;
+	int			 check;		/* --check: the user's probe */
+};
+
+/* How an attempt was recorded, and the server's state after it. */
+struct settlement {
+	enum outcome	 outcome;
+	struct srvstate	 st;
+	int		 changed;	/* st is new */
+	int		 retry;		/* ours is the suspect's one retry */
+	int		 closedport;	/* refused where nothing listens */
+};
+
+const char	*sstate_name(enum sstate);
+int		 sstate_byname(const char *, enum sstate *);
+/* The server's state as it stands at now (clock jumps tamed). */
+void	 attempt_state(const struct history *, time_t, struct srvstate *);
+/* Pure: may the attempt start now (budget and state)? */
+void	 attempt_decide(const struct attreq *, const struct history *,
+	    time_t, struct decision *);
+/* Pure: record attempt (NULL: gone) ended with raw; the state after. */
+void	 attempt_next(const struct attreq *, const struct history *,
+	    const struct attempt *, enum rawout, time_t, long,
+	    struct settlement *);
+/* Decide and reserve in one transaction; never sleeps.  0 or -1. */
+int	 attempt_admit(struct ledger *, const struct attreq *, time_t, int,
+	    struct decision *, uint64_t *, char **);
+/* Classify, record, move the state in one transaction.  0 or -1. */
+int	 attempt_settle(struct ledger *, const struct attreq *, uint64_t,
+	    enum rawout, time_t, long, struct settlement *, char **);
+/* The notice: id authenticated; a probe's makes the server ok. */
+int	 attempt_authed(struct ledger *, uint64_t, time_t, char **);
+/* The server's state as one line of text (--status, --doctor). */
+void	 attempt_describe(const struct history *, time_t, char *, size_t);
 
 /* ------------------------------------------------------------- outcome.c */
 
@@ -359,16 +441,26 @@ int	 ledger_statedir(char *, size_t, char **);
 int	 ledger_open(struct ledger **, const char *, const char *, char **);
 /*
  * Lock and read the server's history into h (freed by history_free).
- * Attempts in flight whose process is gone, or older than LOGIN_GRACE,
- * become OUT_LOST.  A damaged file gives -1 with a cause naming
+ * Attempts in flight whose process is gone become OUT_LOST.  A damaged file gives -1 with a cause naming
  * file:line and leaves the file as it was.
  */
 int	 ledger_lock(struct ledger *, struct history *, time_t, char **);
 /* While locked: append a new attempt (a->id is assigned). */
 int	 ledger_begin(struct ledger *, struct attempt *, char **);
-/* While locked: start a cooldown until t. */
-int	 ledger_cooldown(struct ledger *, time_t, const char *, char **);
+/* While locked: record the server's new state. */
+int	 ledger_state(struct ledger *, const struct srvstate *, char **);
+/* While locked: record an attempt's new outcome at t. */
+int	 ledger_outcome(struct ledger *, uint64_t, enum outcome, time_t,
+	    char **);
 void	 ledger_unlock(struct ledger *);
+/*
+ * Write what was queued while locked and unlock: 0, 1 when another
+ * client changed the ledger first (a shared store: read and decide
+ * again), or -1 with *cause.  The file ledger writes at once: always 0.
+ */
+int	 ledger_commit(struct ledger *, char **);
+/* The ledger's clock (a shared store's, so that clients agree). */
+time_t	 ledger_now(struct ledger *);
 /* Lock, record the attempt's new outcome at t, unlock. */
 int	 ledger_settle(struct ledger *, uint64_t, enum outcome, time_t,
 	    char **);
@@ -445,6 +537,8 @@ enum proxyev {
 	PEV_PREBANNER,	/* closed or reset before any banner */
 	PEV_AUTHED,	/* the traffic shows authentication succeeded */
 	PEV_AUTHFAIL,	/* the traffic shows a rejected key, client left */
+	PEV_USERAUTH,	/* the client began user authentication */
+	PEV_MANYKEYS,	/* it went on after a failure: several keys */
 	PEV_CLOSED	/* both directions are done */
 };
 

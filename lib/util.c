@@ -4,10 +4,12 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "safessh.h"
 
@@ -160,6 +162,40 @@ util_fnv(uint64_t h, const void *p, size_t n)
 		h *= 0x100000001b3ULL;
 	}
 	return h;
+}
+
+/*
+ * The start time of process pid in clock ticks since boot, field 22 of
+ * /proc/PID/stat (after the command name, which may hold anything up to
+ * its last ')').  0 with *t, or -1 (no /proc, no such process).
+ */
+int
+util_pstart(pid_t pid, unsigned long long *t)
+{
+	char	 path[64], buf[1024], *p, *end;
+	ssize_t	 n;
+	int	 fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	/* After ")": field 3 (state) onwards, separated by spaces. */
+	for (field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL)
+		return -1;
+	errno = 0;
+	*t = strtoull(p + 1, &end, 10);
+	if (errno != 0 || end == p + 1)
+		return -1;
+	return 0;
 }
 
 int

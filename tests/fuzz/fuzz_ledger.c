@@ -95,23 +95,35 @@ usepolicy(const struct history *h, time_t now)
 	};
 	const struct policy	*pol;
 	struct decision		 d;
+	struct settlement	 st;
+	struct attreq		 rq;
+	char			 line[256];
 	int			 i, r;
 
 	for (i = 0; names[i] != NULL; i++) {
 		if ((pol = conf_policy(conf, names[i])) == NULL)
 			abort();
+		memset(&rq, 0, sizeof(rq));
+		rq.policy = pol;
+		rq.host = "h";
+		rq.who = "user key 1.2.3.4:22";
+		rq.port = 22;
+		rq.parallel = 4;
 		memset(&d, 0, sizeof(d));
-		policy_decide(pol, h, "user key", 4, now, &d);
+		attempt_decide(&rq, h, now, &d);
 		if (d.verdict < V_ADMIT || d.verdict > V_REFUSE)
 			abort();
 		(void)policy_penalty(pol, h, now);
 		(void)policy_failures(h, policy_horizon(pol), now);
+		for (r = RAW_OK; r <= RAW_UNKNOWN; r++) {
+			attempt_next(&rq, h, h->natt > 0 ? &h->att[0] : NULL,
+			    (enum rawout)r, now, 1500, &st);
+			if ((unsigned)st.outcome >= OUT_MAX ||
+			    (unsigned)st.st.state > SS_BLOCKED)
+				abort();
+		}
 	}
-	for (r = RAW_OK; r <= RAW_NOAUTH; r++) {
-		if ((unsigned)policy_settle((enum rawout)r, h, now) >= OUT_MAX)
-			abort();
-		(void)policy_retryable((enum rawout)r, h, now);
-	}
+	attempt_describe(h, now, line, sizeof(line));
 }
 
 int

@@ -7,13 +7,14 @@
 #   b. a 40-call burst over two aliases of one server all succeeds with at
 #      most `parallel` unauthenticated connections at once (plain ssh
 #      against MaxStartups 10:30:100 as a control);
-#   c. a close before the banner after a failure is a ban signature:
-#      cooldown for every host of that server, --status, --forget, --check;
-#   d. a close before the banner with a clean history is an overload drop:
-#      retried `retries` times, recorded as drop, no cooldown;
+#   c. a close before the banner after a failure blocks the server (G3):
+#      every host of that server refused locally, --status, --forget,
+#      --check; after the back-off exactly one probe;
+#   d. a close before the banner with a clean history makes it suspect:
+#      one retry after a jittered back-off (retries = 1), then blocked;
 #   e. "Not allowed at this time" through the wrapper and through --proxy;
-#   f. a banner timeout or connection refused from a server that answered
-#      recently: cooldown (with a clean history: a network problem);
+#   f. a banner timeout or connection refused: the same evidence, whether
+#      the server answered before or not;
 #   g. a delay within max_delay, and on_risk = refuse.
 . "$(dirname "$0")/lib.sh"
 t_init admission
@@ -83,12 +84,16 @@ nout() {
 	    "$(ledger)"
 }
 
-# cooling: 0 if the ledger holds a cooldown that has not ended.
+# cooling: 0 if the ledger says the server is blocked (G3).
 cooling() {
-	[ -f "$(ledger)" ] || return 1
-	awk -v now="$(date +%s)" '
-	    $1 == "c" { until = $2 }
-	    END { exit !(until > now) }' "$(ledger)"
+	[ "$(sstate)" = blocked ]
+}
+
+# sstate: the server's state in the ledger (ok, suspect, blocked).
+sstate() {
+	[ -f "$(ledger)" ] || { echo ok; return; }
+	awk '$1 == "g" { s = $2 } END { print s == "" ? "ok" : s }' \
+	    "$(ledger)"
 }
 
 # maxconc FROM LOG: the most connections at once that had not yet
@@ -115,12 +120,12 @@ maxconc() {
 	    END { print max + 0 }'
 }
 
-RE_REFUSED="^safessh: %s \\(server $SV\\): refused: .+; next attempt allowed at [0-9]{2}:[0-9]{2} \\(in [0-9dhms]+\\); see 'safessh --status %s'\$"
+RE_REFUSED="^safessh: %s \\(server $SV\\): refused: .+; next attempt allowed at [0-9]{2}:[0-9]{2} \\(in [0-9dhms]+\\); 'safessh --check %s' tries now, 'safessh --forget %s' clears the history; see 'safessh --status %s'\$"
 # refused HOST FILE: FILE is exactly one refusal line for HOST.
 refused() {
 	# shellcheck disable=SC2059
 	[ "$(wc -l < "$2")" -eq 1 ] &&
-	    grep -Eq "$(printf "$RE_REFUSED" "$1" "$1")" "$2"
+	    grep -Eq "$(printf "$RE_REFUSED" "$1" "$1" "$1" "$1")" "$2"
 }
 
 hosts() {
@@ -388,10 +393,21 @@ eq "revoked mid-burst: each refusal printed the refusal line" "$b75" \
 eq "revoked mid-burst: the ledger agrees (authfail)" "$b255" "$(nout authfail)"
 
 # ---------------------------------------------------------------- c.
-echo "# c. a close before the banner after a failure: ban signature"
+echo "# c. a close before the banner after a failure: the server is blocked"
+# Sections c to f refuse rather than wait out a back-off (on_risk).
+strict() {
+	printf '[defaults]\non_risk = refuse\n\n'
+	hosts
+}
+RE_BLOCK="^safessh: %s \\(server $SV\\): the server is refusing this source \\(.+\\); no attempts until [0-9]{2}:[0-9]{2} \\(back-off [0-9dhms]+\\), then one probe; see 'safessh --status %s'\$"
+# blocking HOST FILE: FILE holds the "refusing this source" line for HOST.
+blocking() {
+	# shellcheck disable=SC2059
+	grep -Eq "$(printf "$RE_BLOCK" "$1" "$1")" "$2"
+}
 fresh c
 standin CL close
-{ hosts; cat <<EOF
+{ strict; cat <<EOF
 
 [host closer]
 hostname = 127.0.0.1
@@ -405,12 +421,10 @@ s0=$(sconns CL)
 timeout 60 "$SAFESSH" closer true 2>"$T/err"
 eq "closer: ssh's own status (255)" 255 $?
 eq "closer: the stand-in saw 1 connection (no retry)" 1 $(($(sconns CL) - s0))
-check "closer: the cooldown message" grep -Eq \
-    "^safessh: closer \\(server $SV\\): the server is refusing this source; no attempts until [0-9]{2}:[0-9]{2}; see 'safessh --status closer'\$" \
-    "$T/err"
+check "closer: the blocked message" blocking closer "$T/err"
 check "closer: no retry line" test "$(grep -c retry "$T/err")" = 0
 eq "closer: recorded as ban" 1 "$(nout ban)"
-check "closer: the ledger holds a cooldown" cooling
+check "closer: the ledger says blocked" cooling
 s0=$(sconns CL)
 c0=$(t_conns)
 timeout 60 "$SAFESSH" closer true 2>"$T/err.1"
@@ -419,17 +433,18 @@ timeout 60 "$SAFESSH" site true 2>"$T/err.2"
 r2=$?
 timeout 60 "$SAFESSH" site-b true 2>"$T/err.3"
 r3=$?
-eq "cooldown: closer, site, site-b all exit 75" "75 75 75" "$r1 $r2 $r3"
-check "cooldown: closer printed the refusal" refused closer "$T/err.1"
-check "cooldown: site printed the refusal" refused site "$T/err.2"
-check "cooldown: site-b printed the refusal" refused site-b "$T/err.3"
-eq "cooldown: the stand-in saw no connection" 0 $(($(sconns CL) - s0))
-eq "cooldown: sshd saw no connection" 0 $(($(t_conns) - c0))
-# With the default policy the failure and the ban make 2 failures in 30m,
-# so sshguard's refusal (30m) outlasts the cooldown (15m); --status must
-# still name the running cooldown (the way out of which is --check).
-check "--status site: cooldown until" sh -c \
-    "'$SAFESSH' --status site | grep -Eq 'cooldown until [0-9]{2}:[0-9]{2}'"
+eq "blocked: closer, site, site-b all exit 75" "75 75 75" "$r1 $r2 $r3"
+check "blocked: closer printed the refusal" refused closer "$T/err.1"
+check "blocked: site printed the refusal" refused site "$T/err.2"
+check "blocked: site-b printed the refusal" refused site-b "$T/err.3"
+check "blocked: the refusal names the evidence" grep -q \
+    'refused: blocked: closed before the banner at' "$T/err.2"
+eq "blocked: the stand-in saw no connection" 0 $(($(sconns CL) - s0))
+eq "blocked: sshd saw no connection" 0 $(($(t_conns) - c0))
+check "--status site: blocked until" sh -c \
+    "'$SAFESSH' --status site | grep -Eq 'blocked until [0-9]{2}:[0-9]{2}'"
+check "--status site: the state line names the evidence and the probe" \
+    sh -c "'$SAFESSH' --status site | grep -Eq '^    blocked: closed before the banner at [0-9:]+; next probe at'"
 check "--forget site" "$SAFESSH" --forget site 2>/dev/null
 check "--status site after --forget: ok" sh -c \
     "'$SAFESSH' --status site | grep -Eq '^$SV .* ok +now\$'"
@@ -437,26 +452,28 @@ c0=$(t_conns)
 timeout 60 "$SAFESSH" site true 2>"$T/err"
 eq "after --forget: site succeeds" 0 $?
 eq "after --forget: one connection" 1 $(($(t_conns) - c0))
-# The cooldown again, then --check.
+# Blocked again, then --check.
 "$SAFESSH" --forget site 2>/dev/null
 timeout 60 "$SAFESSH" bad true 2>/dev/null
 timeout 60 "$SAFESSH" closer true 2>/dev/null
-check "cooldown set again" cooling
+check "blocked again" cooling
 c0=$(t_conns)
 o0=$(t_offers)
 timeout 60 "$SAFESSH" site true 2>/dev/null
-eq "cooldown again: site refused (75)" 75 $?
+eq "blocked again: site refused (75)" 75 $?
 timeout 60 "$SAFESSH" --check site 2>"$T/err"
-eq "--check site during cooldown: allowed, succeeds" 0 $?
+eq "--check site while blocked: allowed, succeeds" 0 $?
 eq "--check: exactly one connection" 1 $(($(t_conns) - c0))
 eq "--check: exactly one key offered" 1 $(($(t_offers) - o0))
-check "--check: says the cooldown was cleared" grep -q \
-    "^safessh: site (server $SV): check passed; cooldown cleared\$" "$T/err"
-check "--check: the ledger holds no cooldown" not cooling
-check "--status site after --check: no cooldown" sh -c \
-    "! '$SAFESSH' --status site | grep -q cooldown"
+check "--check: says the server is ok and the key admitted" grep -q \
+    "^safessh: site (server $SV): check passed; the server is ok and calls with this key are admitted\$" "$T/err"
+check "--check: the ledger says ok" not cooling
+check "--status site after --check: not blocked" sh -c \
+    "! '$SAFESSH' --status site | grep -q blocked"
 eq "--check: recorded as ok" 1 "$(nout ok)"
-# A failed --check leaves the cooldown alone.
+timeout 60 "$SAFESSH" site true 2>/dev/null
+eq "after --check: site admitted" 0 $?
+# A failed --check leaves the server blocked, its back-off doubled.
 "$SAFESSH" --forget site 2>/dev/null
 timeout 60 "$SAFESSH" bad true 2>/dev/null
 timeout 60 "$SAFESSH" closer true 2>/dev/null
@@ -465,54 +482,64 @@ timeout 60 "$SAFESSH" --check closer 2>"$T/err"
 eq "--check closer (still closing): ssh's 255" 255 $?
 eq "--check closer: one connection" 1 $(($(sconns CL) - s0))
 check "--check closer: says check failed" grep -q \
-    "^safessh: closer (server $SV): check failed\$" "$T/err"
-check "--check closer: still in cooldown" cooling
+    "^safessh: closer (server $SV): check failed (ban); see 'safessh --status closer'\$" "$T/err"
+check "--check closer: still blocked" cooling
+check "--check closer: the back-off doubled (1m)" sh -c \
+    "'$SAFESSH' --status closer | grep -q 'back-off 1m'"
 
-# A policy whose cooldown outlasts its window: the cooldown binds.
+# After the back-off: exactly one probe, whoever asks.  A policy whose
+# cooldown (the longest back-off) is 2 s keeps this short.
 fresh c2
-{ hosts; cat <<EOF
+{ strict; cat <<EOF
 
 [host closer]
 hostname = 127.0.0.1
 port = $CL
 identity = $T/keys/right
 
-[policy long]
-max_failures = 2
-window = 30m
-cooldown = 1h
+[policy quick]
+max_failures = 4
+window = 10m
+cooldown = 2s
 
 [host *]
-policy = long
+policy = quick
 EOF
 } > "$SAFESSH_CONFIG"
 timeout 60 "$SAFESSH" bad true 2>/dev/null
 timeout 60 "$SAFESSH" closer true 2>/dev/null
-check "cooldown 1h: set" cooling
+check "cooldown 2s: blocked" cooling
+sleep 3
+s0=$(sconns CL)
+for i in 1 2 3 4 5; do
+	timeout 60 "$SAFESSH" closer true 2>"$T/err.p$i" &
+	PP[i]=$!
+done
+n75=0
+for i in 1 2 3 4 5; do
+	wait "${PP[i]}"
+	[ $? = 75 ] && n75=$((n75 + 1))
+done
+eq "5 callers after the back-off: exactly one probe reached the server" 1 \
+    $(($(sconns CL) - s0))
+eq "... the 4 others were refused (75)" 4 "$n75"
+check "... and it is blocked again" cooling
+sleep 3
+c0=$(t_conns)
 timeout 60 "$SAFESSH" site true 2>"$T/err"
-eq "cooldown 1h: site refused (75)" 75 $?
-check "cooldown 1h: the refusal says ban signature" \
-    grep -q 'refused: ban signature (closed before the banner)' "$T/err"
-check "cooldown 1h: the next attempt is an hour away" \
-    grep -Eq '\(in (1h|60m|59m)\)' "$T/err"
-check "--status site: cooldown until" sh -c \
-    "'$SAFESSH' --status site | grep -Eq 'cooldown until [0-9]{2}:[0-9]{2}'"
+eq "the next back-off over: the probe through site succeeds" 0 $?
+eq "... with one connection" 1 $(($(t_conns) - c0))
+check "... and the server is ok" not cooling
 
 # ---------------------------------------------------------------- d.
-echo "# d. a close before the banner with a clean history: overload drop"
+echo "# d. a close before the banner with a clean history: suspect"
 fresh d
-{ hosts; cat <<EOF
+{ strict; cat <<EOF
 
 [host closer]
 hostname = 127.0.0.1
 port = $CL
 identity = $T/keys/right
-
-[host closer0]
-hostname = 127.0.0.1
-port = $CL
-identity = $T/keys/right
-retries = 0
 EOF
 } > "$SAFESSH_CONFIG"
 s0=$(sconns CL)
@@ -521,34 +548,49 @@ timeout 60 "$SAFESSH" closer true 2>"$T/err"
 rc=$?
 t1=$(now_ms)
 eq "drop: ssh's status (255)" 255 "$rc"
-eq "drop: 1 + retries (2) = 3 connections" 3 $(($(sconns CL) - s0))
-check "drop: retry 1 of 2 printed" grep -Eq \
-    "^safessh: closer \\(server $SV\\): closed before the banner with no recent failures \\(server busy\\?\\); retry 1 of 2 in [0-9.]+s\$" \
+eq "drop: 1 + the one retry = 2 connections" 2 $(($(sconns CL) - s0))
+check "drop: the retry line" grep -Eq \
+    "^safessh: closer \\(server $SV\\): closed before the banner at [0-9:]+ with no recent failures \\(server busy\\?\\); one retry in [0-9]+s\$" \
     "$T/err"
-check "drop: retry 2 of 2 printed" grep -Eq "retry 2 of 2 in [0-9.]+s\$" \
-    "$T/err"
-eq "drop: exactly two retry lines" 2 "$(grep -c retry "$T/err")"
-echo "# drop: 3 attempts in $((t1 - t0)) ms (information)"
-eq "drop: 3 drops in the ledger" 3 "$(nout drop)"
-eq "drop: nothing recorded as ban" 0 "$(nout ban)"
-check "drop: no cooldown" not cooling
-check "drop: no refusal, no cooldown message" \
-    not grep -Eq "refused|refusing" "$T/err"
+eq "drop: exactly one retry line" 1 "$(grep -c retry "$T/err")"
+echo "# drop: 2 attempts in $((t1 - t0)) ms (information)"
+eq "drop: 1 drop and 1 ban in the ledger" "1 1" "$(nout drop) $(nout ban)"
+check "drop: the retry refused too: blocked" cooling
+check "drop: the blocked message" blocking closer "$T/err"
 c0=$(t_conns)
-timeout 60 "$SAFESSH" site true 2>/dev/null
-eq "drop: the server's other hosts are still admitted" 0 $?
-eq "... and reach the server" 1 $(($(t_conns) - c0))
+timeout 60 "$SAFESSH" site true 2>"$T/err"
+eq "drop: the server's other hosts are refused too (75)" 75 $?
+eq "... and do not reach it" 0 $(($(t_conns) - c0))
+fresh d0
+strict > "$SAFESSH_CONFIG"
+cat >> "$SAFESSH_CONFIG" <<EOF
+
+[host closer0]
+hostname = 127.0.0.1
+port = $CL
+identity = $T/keys/right
+retries = 0
+EOF
 s0=$(sconns CL)
 timeout 60 "$SAFESSH" closer0 true 2>"$T/err"
 eq "retries = 0: ssh's status (255)" 255 $?
 eq "retries = 0: exactly 1 connection" 1 $(($(sconns CL) - s0))
 eq "retries = 0: no retry line" 0 "$(grep -c retry "$T/err")"
+eq "retries = 0: the server is suspect" suspect "$(sstate)"
+timeout 60 "$SAFESSH" site true 2>"$T/err"
+eq "retries = 0: the next call during the back-off is refused (75)" 75 $?
+check "... naming the suspect state" grep -q 'refused: suspect: closed' \
+    "$T/err"
+sleep 4
+timeout 60 "$SAFESSH" site true 2>"$T/err"
+eq "after the jittered back-off: the probe through site succeeds" 0 $?
+eq "... and the server is ok" ok "$(sstate)"
 
 # ---------------------------------------------------------------- e.
 echo "# e. \"Not allowed at this time\""
 standin NA notallowed
 fresh e1
-{ hosts; cat <<EOF
+{ strict; cat <<EOF
 
 [host na]
 hostname = 127.0.0.1
@@ -559,11 +601,12 @@ EOF
 s0=$(sconns NA)
 timeout 60 "$SAFESSH" na true 2>"$T/err"
 eq "notallowed, clean history: ssh's status (255)" 255 $?
-eq "notallowed, clean history: an overload drop, retried (3 connections)" \
-    3 $(($(sconns NA) - s0))
-eq "notallowed, clean history: two retry lines" 2 "$(grep -c retry "$T/err")"
-eq "notallowed, clean history: 3 drops recorded" 3 "$(nout drop)"
-check "notallowed, clean history: no cooldown" not cooling
+eq "notallowed, clean history: suspect, one retry (2 connections)" \
+    2 $(($(sconns NA) - s0))
+eq "notallowed, clean history: one retry line" 1 "$(grep -c retry "$T/err")"
+eq "notallowed, clean history: 1 drop, 1 ban" "1 1" \
+    "$(nout drop) $(nout ban)"
+check "notallowed, clean history: blocked after the retry" cooling
 
 fresh e2
 timeout 60 "$SAFESSH" bad true 2>/dev/null
@@ -572,10 +615,9 @@ timeout 60 "$SAFESSH" na true 2>"$T/err"
 eq "notallowed after a failure: ssh's status (255)" 255 $?
 eq "notallowed after a failure: 1 connection, no retry" 1 \
     $(($(sconns NA) - s0))
-check "notallowed after a failure: the cooldown message" grep -q \
-    "^safessh: na (server $SV): the server is refusing this source" "$T/err"
+check "notallowed after a failure: the blocked message" blocking na "$T/err"
 eq "notallowed after a failure: recorded as ban" 1 "$(nout ban)"
-check "notallowed after a failure: cooldown" cooling
+check "notallowed after a failure: blocked" cooling
 c0=$(t_conns)
 timeout 60 "$SAFESSH" site true 2>"$T/err"
 eq "notallowed after a failure: site refused (75)" 75 $?
@@ -586,6 +628,7 @@ PROXY=(ssh -F /dev/null "${SSHOPTS[@]}" -o IdentitiesOnly=yes
     -o IdentityAgent=none -i "$T/keys/right"
     -o "ProxyCommand=$SAFESSH --proxy %h %p")
 fresh e3
+strict > "$SAFESSH_CONFIG"
 s0=$(sconns NA)
 timeout 60 "${PROXY[@]}" -p "$NA" 127.0.0.1 true 2>"$T/err"
 eq "--proxy, notallowed, clean history: ssh exits 255" 255 $?
@@ -594,7 +637,7 @@ eq "--proxy: 1 connection (the proxy does not retry)" 1 \
 check "--proxy: recognised from the bytes" grep -q \
     '^safessh: 127.0.0.1: server said "Not allowed at this time"$' "$T/err"
 eq "--proxy, clean history: recorded as drop" 1 "$(nout drop)"
-check "--proxy, clean history: no cooldown" not cooling
+eq "--proxy, clean history: suspect" suspect "$(sstate)"
 
 fresh e4
 timeout 60 "$SAFESSH" bad true 2>/dev/null
@@ -605,16 +648,15 @@ eq "--proxy after a failure: 1 connection" 1 $(($(sconns NA) - s0))
 check "--proxy after a failure: recognised from the bytes" grep -q \
     'server said "Not allowed at this time"' "$T/err"
 eq "--proxy after a failure: recorded as ban" 1 "$(nout ban)"
-check "--proxy after a failure: cooldown" cooling
-check "--proxy after a failure: the cooldown message" grep -q \
-    "^safessh: 127.0.0.1 (server $SV): the server is refusing this source" \
+check "--proxy after a failure: blocked" cooling
+check "--proxy after a failure: the blocked message" blocking 127.0.0.1 \
     "$T/err"
 s0=$(sconns NA)
 timeout 60 "${PROXY[@]}" -p "$NA" 127.0.0.1 true 2>"$T/err"
-eq "--proxy during the cooldown: ssh exits 255" 255 $?
-eq "--proxy during the cooldown: no connection" 0 $(($(sconns NA) - s0))
+eq "--proxy while blocked: ssh exits 255" 255 $?
+eq "--proxy while blocked: no connection" 0 $(($(sconns NA) - s0))
 grep '^safessh: ' "$T/err" > "$T/err.s"
-check "--proxy during the cooldown: the refusal reaches ssh's stderr" \
+check "--proxy while blocked: the refusal reaches ssh's stderr" \
     refused 127.0.0.1 "$T/err.s"
 
 # --proxy nested under the wrapper: one record per connection, not two.
@@ -623,12 +665,11 @@ NESTED=(-o "ProxyCommand=$SAFESSH --proxy %h %p")
 s0=$(sconns NA)
 timeout 60 "$SAFESSH" "${NESTED[@]}" na true 2>"$T/err"
 eq "nested --proxy, clean history: ssh's 255" 255 $?
-eq "nested --proxy: retried as a drop (3 connections)" 3 \
-    $(($(sconns NA) - s0))
-eq "nested --proxy: 3 attempts in the ledger, not counted twice" 3 \
+eq "nested --proxy: one retry (2 connections)" 2 $(($(sconns NA) - s0))
+eq "nested --proxy: 2 attempts in the ledger, not counted twice" 2 \
     "$(grep -c '^a ' "$(ledger)")"
-eq "nested --proxy: 3 drops" 3 "$(nout drop)"
-eq "nested --proxy: the proxy saw the line each time" 3 \
+eq "nested --proxy: 1 drop, 1 ban" "1 1" "$(nout drop) $(nout ban)"
+eq "nested --proxy: the proxy saw the line each time" 2 \
     "$(grep -c 'server said "Not allowed at this time"' "$T/err")"
 fresh e6
 timeout 60 "$SAFESSH" bad true 2>/dev/null
@@ -639,14 +680,13 @@ eq "nested --proxy after a failure: 1 connection" 1 $(($(sconns NA) - s0))
 eq "nested --proxy after a failure: 2 attempts in the ledger" 2 \
     "$(grep -c '^a ' "$(ledger)")"
 eq "nested --proxy after a failure: recorded as ban" 1 "$(nout ban)"
-check "nested --proxy after a failure: cooldown" cooling
+check "nested --proxy after a failure: blocked" cooling
 # The proxy prints 'safessh: HOST: server said "Not allowed at this time"'
 # for the wrapper to read (safessh.c, onproxy); outcome.c must take it, so
-# that the cooldown's reason names it rather than "closed before the
-# banner".
-sed 's/%20/ /g' "$(ledger)" > "$T/ledger.txt"
+# that the state's reason names it rather than "closed before the banner".
+sed 's/%20/ /g; s/%22/"/g' "$(ledger)" > "$T/ledger.txt"
 check "nested --proxy after a failure: the reason is the line the proxy saw" \
-    grep -q '^c .* ban signature (not allowed at this time)' "$T/ledger.txt"
+    grep -q '^g blocked .* "Not allowed at this time" at' "$T/ledger.txt"
 
 # ---------------------------------------------------------------- g.
 # (g comes before f, which stops sshd.)
@@ -726,10 +766,10 @@ check "... with the refusal line" refused qgood "$T/err"
 eq "... and no connection" 0 $(($(t_conns) - c0))
 
 # ---------------------------------------------------------------- f.
-echo "# f. a banner timeout from a server that answered recently"
+echo "# f. a banner timeout, a refused connection"
 standin SI silent
 hostsf() {
-	hosts
+	strict
 	cat <<EOF
 
 [host silent]
@@ -737,6 +777,7 @@ hostname = 127.0.0.1
 port = $SI
 identity = $T/keys/right
 connect_timeout = 2s
+retries = 0
 EOF
 }
 fresh f1
@@ -746,58 +787,41 @@ timeout 60 "$SAFESSH" silent true 2>"$T/err"
 eq "timeout, clean history: ssh's 255" 255 $?
 check "timeout, clean history: ssh said timed out" grep -q 'timed out' \
     "$T/err"
-eq "timeout, clean history: 1 connection" 1 $(($(sconns SI) - s0))
-eq "timeout, clean history: recorded as net" 1 "$(nout net)"
-check "timeout, clean history: no cooldown" not cooling
+eq "timeout, clean history: 1 connection (retries = 0)" 1 \
+    $(($(sconns SI) - s0))
+eq "timeout, clean history: recorded as drop" 1 "$(nout drop)"
+eq "timeout, clean history: suspect" suspect "$(sstate)"
 fresh f2
 hostsf > "$SAFESSH_CONFIG"
-timeout 60 "$SAFESSH" site true 2>/dev/null
-eq "a success first" 0 $?
+timeout 60 "$SAFESSH" bad true 2>/dev/null
+eq "a failure first" 255 $?
 s0=$(sconns SI)
 timeout 60 "$SAFESSH" silent true 2>"$T/err"
-eq "timeout after an answer: ssh's 255" 255 $?
-eq "timeout after an answer: 1 connection" 1 $(($(sconns SI) - s0))
-check "timeout after an answer: the cooldown message" grep -q \
-    "^safessh: silent (server $SV): the server is refusing this source" \
-    "$T/err"
-eq "timeout after an answer: recorded as ban" 1 "$(nout ban)"
-check "timeout after an answer: cooldown" cooling
+eq "timeout after a failure: ssh's 255" 255 $?
+eq "timeout after a failure: 1 connection" 1 $(($(sconns SI) - s0))
+check "timeout after a failure: the blocked message" blocking silent "$T/err"
+eq "timeout after a failure: recorded as ban" 1 "$(nout ban)"
+check "timeout after a failure: blocked" cooling
 c0=$(t_conns)
 timeout 60 "$SAFESSH" site true 2>"$T/err"
-eq "timeout after an answer: site refused (75)" 75 $?
+eq "timeout after a failure: site refused (75)" 75 $?
 eq "... with no connection" 0 $(($(t_conns) - c0))
-check "... naming the timeout" grep -q \
-    'ban signature (connection timed out)' "$T/err"
-
-echo "# f. sshd stopped after a success: connection refused"
-fresh f0
-hosts > "$SAFESSH_CONFIG"
-t_stop_sshd
-timeout 60 "$SAFESSH" site true 2>"$T/err"
-eq "control (no history): refused connection, ssh's 255" 255 $?
-check "control: ssh said Connection refused" grep -q 'Connection refused' \
+check "... naming the timeout" grep -q 'refused: blocked: timed out' \
     "$T/err"
-eq "control: recorded as net" 1 "$(nout net)"
-check "control: no cooldown" not cooling
-timeout 60 "$SAFESSH" site true 2>"$T/err"
-eq "control: the next call is not refused by safessh (255)" 255 $?
 
-fresh f
-t_sshd
-hosts > "$SAFESSH_CONFIG"
-timeout 60 "$SAFESSH" site true 2>/dev/null
-eq "a success first" 0 $?
+echo "# f. sshd stopped: connection refused"
+fresh f0
+strict > "$SAFESSH_CONFIG"
 t_stop_sshd
 timeout 60 "$SAFESSH" site true 2>"$T/err"
-eq "sshd stopped: ssh's 255" 255 $?
-check "sshd stopped: the cooldown message" grep -q \
-    "^safessh: site (server $SV): the server is refusing this source" "$T/err"
-eq "sshd stopped: recorded as ban" 1 "$(nout ban)"
-check "sshd stopped: cooldown" cooling
-timeout 60 "$SAFESSH" site-a true 2>"$T/err"
-eq "sshd stopped: the next call is refused (75)" 75 $?
-check "... with the refusal line" refused site-a "$T/err"
+eq "no history, sshd down: ssh's 255" 255 $?
+check "... ssh said Connection refused" grep -q 'Connection refused' "$T/err"
+eq "... refused twice (the one retry), then blocked" "1 1" \
+    "$(nout drop) $(nout ban)"
+check "... blocked" cooling
+timeout 60 "$SAFESSH" site true 2>"$T/err"
+eq "... the next call is refused by safessh (75)" 75 $?
 check "... naming connection refused" grep -q \
-    'ban signature (connection refused)' "$T/err"
+    'refused: blocked: connection refused' "$T/err"
 
 t_done

@@ -85,7 +85,7 @@ eq "identity_at names file:line" "$SAFESSH_CONFIG:$ln" \
 # [defaults] for a host no section names.
 for kv in "policy default" "rules penalty:5/1/10 count:4/600 count:2/1800" \
     "cooldown 900" "on_risk delay" "max_delay 30" "parallel 4" \
-    "connect_timeout 15" "retries 2" "reuse 0" "password no" \
+    "connect_timeout 15" "retries 1" "reuse 0" "password no" \
     "ssh /usr/bin/ssh" "hostname -" "user -" "port 0" "server -" \
     "port_at -" "identity $HOME/.ssh/id_ed25519"; do
 	eq "other: ${kv%% *}" "${kv#* }" "$(get other.host "${kv%% *}")"

@@ -9,9 +9,18 @@
 #            ban even the right key cannot connect;
 #   safessh: the same loop stops after 2 failures (exit 75 for the rest)
 #            and fail2ban never bans; the right key then gets in;
+#   banned:  right after that ban, 10 correct calls through safessh
+#            (fresh ledger, on_risk = refuse): at most 2 connection
+#            attempts reach the server (counted by the ban's iptables
+#            REJECT rule, which sees every SYN, and by sshd's log), the
+#            rest exit 75 locally with the refusal naming --check and
+#            --forget, and --status says blocked (SPEC G3);
 #   burst:   40 calls at once with the key revoked in the middle: at most
 #            4 failures reach sshd, and fail2ban still bans nothing.
-# Root only.
+# sshd runs under lib.sh's nss_wrapper passwd (root's shell /bin/sh, home
+# $HOME), so that a login runs no ~/.bashrc of the machine's.
+# Root only; fail2ban, iptables and iproute2 come from .ci/run (or the
+# README's package line): without them the test skips.
 . "$(dirname "$0")/lib.sh"
 t_init fail2ban
 if [ "$(id -u)" != 0 ]; then
@@ -20,15 +29,10 @@ if [ "$(id -u)" != 0 ]; then
 	exit
 fi
 NOPRE=(env -u LD_PRELOAD)
-if ! command -v fail2ban-server >/dev/null ||
-    ! command -v iptables >/dev/null; then
-	command -v apt-get >/dev/null &&
-	    timeout 300 "${NOPRE[@]}" apt-get install -y -q fail2ban iptables \
-	    >/dev/null 2>&1
-fi
 for c in ip iptables fail2ban-server fail2ban-client; do
 	if ! command -v "$c" >/dev/null; then
-		skip "needs $c"
+		skip "needs $c (Debian: apt-get install fail2ban iptables" \
+		    "iproute2, as .ci/run does)"
 		t_done
 		exit
 	fi
@@ -93,6 +97,11 @@ set -e
 nsx ip addr add "$IN/30" dev "$VI"
 nsx ip link set "$VI" up
 nsx ip link set lo up
+# Every rejected SYN gets its ICMP error at once: with the kernel's
+# per-peer rate limit (1 s, burst 6), the packets a ban catches in
+# flight use up the burst, and a later connect is retried after 1 s,
+# one attempt counted twice by the REJECT rule.
+nsx sysctl -qw net.ipv4.icmp_ratelimit=0
 set +e
 echo "# namespace $NS: sshd at $IN:$SPORT, client $OUT"
 
@@ -120,8 +129,15 @@ EOF
 # that fail2ban is the only protection measured.)
 "${NOPRE[@]}" "$SSHD" -t -f "$T/sshd/config" 2>/dev/null ||
     sed -i '/^PerSourcePenalties/d' "$T/sshd/config"
-"${NOPRE[@]}" ip netns exec "$NS" "$SSHD" -f "$T/sshd/config" \
-    -E "$SSHD_LOG" -D &
+# Under nss_wrapper when lib.sh set it up (with the privilege separation
+# user added): root's shell is then /bin/sh and its home $HOME.
+SSHDPRE=()
+if [ -n "${NSS_WRAPPER_PASSWD:-}" ]; then
+	"${NOPRE[@]}" getent passwd sshd >> "$NSS_WRAPPER_PASSWD"
+	SSHDPRE=(env LD_PRELOAD="$LD_PRELOAD")
+fi
+"${NOPRE[@]}" ip netns exec "$NS" "${SSHDPRE[@]}" "$SSHD" \
+    -f "$T/sshd/config" -E "$SSHD_LOG" -D &
 NSPID=$!
 for i in $(seq 100); do
 	grep -q 'Server listening' "$SSHD_LOG" && break
@@ -210,6 +226,13 @@ wait_f2b() {
 nconns() {
 	grep -c '^Connection from ' "$SSHD_LOG"
 }
+# rejects: packets the namespace's REJECT rules for the client's address
+# matched so far (a rejected connect is one SYN, refused at once).
+rejects() {
+	nsx iptables -L -v -x -n | awk -v ip="$OUT" '
+	    $3 == "REJECT" && $8 == ip { n += $1 }
+	    END { print n + 0 }'
+}
 
 check "fail2ban-server starts inside the namespace" f2b_start
 
@@ -236,12 +259,62 @@ echo "# fail2ban counted $(f2bfailed) failures, banned $(totalbanned)" \
 check "control: the ban is an iptables rule inside the namespace" sh -c \
     "timeout 30 env -u LD_PRELOAD ip netns exec '$NS' iptables -S |
     grep -q -- '-s $OUT/32 .*REJECT'"
-c0=$(nconns)
+c0=$(nconns) r0=$(rejects)
 timeout 30 "${PLAIN[@]}" -i "$T/keys/right" "$IN" true 2>"$T/err"
 eq "control: banned, even the right key fails (255)" 255 $?
 check "control: ... at connect (Connection refused)" \
     grep -q 'Connection refused' "$T/err"
 eq "control: ... and sshd saw no connection" 0 $(($(nconns) - c0))
+eq "control: ... the REJECT rule counted that one attempt" 1 \
+    $(($(rejects) - r0))
+
+# ---------------------------------------------------------- banned.
+echo "# banned: 10 correct calls through safessh (fresh ledger," \
+    "on_risk = refuse)"
+export SAFESSH_STATE_DIR=$T/state-banned
+cat > "$SAFESSH_CONFIG" <<EOF
+[defaults]
+on_risk = refuse
+
+[host f2b]
+hostname = $IN
+port = $SPORT
+identity = $T/keys/right
+EOF
+RE_REFUSAL="^safessh: f2b \\(server $IN\\): refused: .*"
+RE_REFUSAL="$RE_REFUSAL'safessh --check f2b'.*'safessh --forget f2b'"
+c0=$(nconns) r0=$(rejects)
+rcs="" hit=0 quiet=0 msgs=0
+for i in $(seq 10); do
+	r1=$(rejects) n1=$(nconns)
+	timeout 60 "$SAFESSH" f2b true 2>"$T/err.b$i"
+	rc=$?
+	rcs="$rcs $rc"
+	if [ "$(rejects)" -gt "$r1" ] || [ "$(nconns)" -gt "$n1" ]; then
+		hit=$((hit + 1))
+	elif [ "$rc" = 75 ]; then
+		quiet=$((quiet + 1))
+		grep -Eq "$RE_REFUSAL" "$T/err.b$i" && msgs=$((msgs + 1))
+	fi
+done
+nrej=$(($(rejects) - r0)) nsee=$(($(nconns) - c0))
+echo "# safessh exit statuses:$rcs; $hit call(s) went out: $nrej" \
+    "rejected, $nsee reached sshd"
+echo "# first call said: $(tr '\n' '|' < "$T/err.b1")"
+echo "# last call said: $(cat "$T/err.b10")"
+nout=$((nrej + nsee))
+check "banned: at most 2 connection attempts reach the server ($nout)" \
+    test "$nout" -le 2
+check "banned: ... at least 1 (the evidence)" test "$nrej" -ge 1
+eq "banned: ... none got through the ban to sshd" 0 "$nsee"
+eq "banned: every call that went nowhere exited 75" $((10 - hit)) "$quiet"
+check "banned: ... at least 8 of 10 ($quiet)" test "$quiet" -ge 8
+eq "banned: ... each with the refusal naming --check and --forget" \
+    "$quiet" "$msgs"
+"$SAFESSH" --status f2b > "$T/status" 2>&1
+sed 's/^/# /' "$T/status"
+check "banned: --status f2b says blocked" grep -q blocked "$T/status"
+export SAFESSH_STATE_DIR=$T/state
 
 # Unban and start again from a clean slate.
 f2bc unban --all >/dev/null
@@ -338,7 +411,16 @@ eq "burst: every call succeeded, failed or was refused" 40 \
     $((n0 + n255 + n75))
 check "fail2ban read the failures" wait_f2b "$nfail"
 sleep 3
-eq "burst: fail2ban counted only those failures" "$nfail" "$(f2bfailed)"
+got=$(f2bfailed)
+eq "burst: fail2ban counted only those failures" "$nfail" "$got"
+if [ "$got" != "$nfail" ]; then
+	echo "# sshd's log lines other than successful sessions:"
+	grep -Ev '^(Connection from|Accepted|Postponed|User child)' \
+	    "$SSHD_LOG" | grep -Ev '^(Starting session|Close session)' |
+	    grep -Ev '^(Received disconnect|Disconnected from user)' |
+	    sed 's/^/#   /'
+	grep 'Found' "$F2B/log" | sed 's/^/#   /'
+fi
 eq "burst: fail2ban banned nothing" 0 "$(totalbanned)"
 eq "burst: the banned list is empty" "" "$(banned)"
 

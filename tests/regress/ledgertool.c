@@ -133,9 +133,11 @@ dump(const char *server)
 		    (long long)a->end, outcome_name(a->outcome), a->proven,
 		    (long)a->pid, a->host, a->who);
 	}
-	if (h.cooldown != 0)
-		printf("cooldown %lld [%s]\n", (long long)h.cooldown,
-		    h.cooldown_why);
+	if (h.st.state != SS_OK)
+		printf("state %s since %lld until %lld step %ld probe %llu "
+		    "[%s]\n", sstate_name(h.st.state), (long long)h.st.since,
+		    (long long)h.st.until, h.st.step,
+		    (unsigned long long)h.st.probe, h.st.why);
 	history_free(&h);
 	ledger_close(l);
 }
@@ -336,10 +338,20 @@ main(int argc, char *argv[])
 		}
 		ledger_close(l);
 	} else if (strcmp(argv[0], "cooldown") == 0 && argc == 4) {
+		/* The server blocked until UNTIL (0: ok), as after a ban. */
+		struct srvstate	 st;
+
+		memset(&st, 0, sizeof(st));
+		st.until = (time_t)number(argv[2], 0, LLONG_MAX);
+		if (st.until != 0) {
+			st.state = SS_BLOCKED;
+			st.since = time(NULL);
+			st.step = st.until > st.since ? st.until - st.since : 1;
+		}
+		strlcpy(st.why, argv[3], sizeof(st.why));
 		l = xopen(argv[1]);
 		if (ledger_lock(l, NULL, time(NULL), &cause) == -1 ||
-		    ledger_cooldown(l, number(argv[2], 0, LLONG_MAX),
-		    argv[3], &cause) == -1)
+		    ledger_state(l, &st, &cause) == -1)
 			die(cause);
 		ledger_close(l);
 	} else if (strcmp(argv[0], "dump") == 0 && argc == 2)

@@ -271,11 +271,12 @@ t_keys(void **state UNUSED)
 {
 	static const char *const want[] = {
 		"policy", "on_risk", "max_delay", "parallel",
-		"connect_timeout", "retries", "reuse", "identity", "user",
+		"connect_timeout", "retries", "refused_status", "reuse",
+		"identity", "user",
 		"port", "password", "agent", "certificate", "ssh",
 		"hostname", "server",
 		"max_failures", "window", "penalty", "penalty_limit",
-		"cooldown"
+		"cooldown", "login_grace"
 	};
 	size_t	i, j, n;
 
@@ -332,7 +333,7 @@ t_builtins(void **state UNUSED)
 	assert_int_equal(hc.max_delay, 30);
 	assert_int_equal(hc.parallel, 4);
 	assert_int_equal(hc.connect_timeout, 15);
-	assert_int_equal(hc.retries, 2);
+	assert_int_equal(hc.retries, 1);
 	assert_int_equal(hc.reuse, 0);
 	assert_int_equal(hc.password, 0);
 	assert_int_equal(hc.port, 0);
@@ -358,7 +359,7 @@ static const char spec_example[] =
     "max_delay = 30s\n"
     "parallel = 4             ; attempts in flight per server\n"
     "connect_timeout = 15s\n"
-    "retries = 2              ; only for drops that cannot cost budget\n"
+    "retries = 1              ; only for drops that cannot cost budget\n"
     "\n"
     "[host site-a site-b]     ; destination as typed\n"
     "hostname = sv1234.example.jp\n"
@@ -468,7 +469,7 @@ static const struct {
 	{ spec_example, "site-a", "max_delay", "30" },
 	{ spec_example, "site-a", "parallel", "4" },
 	{ spec_example, "site-a", "connect_timeout", "15" },
-	{ spec_example, "site-a", "retries", "2" },
+	{ spec_example, "site-a", "retries", "1" },
 	{ spec_example, "site-a", "hostname_at", "10" },
 	{ spec_example, "site-a", "port_at", "11" },
 	{ spec_example, "site-a", "user_at", "12" },
@@ -533,7 +534,7 @@ static const struct {
 	    "3600" },
 	{ "[defaults]\nparallel = 1\n", "x", "parallel", "1" },
 	{ "[defaults]\nparallel = 64\n", "x", "parallel", "64" },
-	{ "[defaults]\nretries = 10\n", "x", "retries", "10" },
+	{ "[defaults]\nretries = 1\n", "x", "retries", "1" },
 	{ "[defaults]\npassword = no\n", "x", "password", "0" },
 	{ "", "x", "agent", "0" },
 	{ "", "x", "certificate", "-" },
@@ -751,8 +752,8 @@ static const struct {
 	    "connect_timeout \"0\": must be from 1s to 1h" },
 	{ "[defaults]\nconnect_timeout = 1h1s\n", "FILE:2: invalid "
 	    "connect_timeout *" },
-	{ "[defaults]\nretries = 11\n", "FILE:2: invalid retries \"11\": "
-	    "must be a number from 0 to 10" },
+	{ "[defaults]\nretries = 2\n", "FILE:2: invalid retries \"2\": "
+	    "must be a number from 0 to 1" },
 	{ "[defaults]\nreuse = yes\n", "FILE:2: invalid reuse \"yes\": "
 	    "expected no or a duration (like 30s, 10m, 1h30m)" },
 	{ "[defaults]\nreuse = 0\n", "FILE:2: invalid reuse \"0\": "

@@ -29,6 +29,25 @@
 #define T0	1700000000L	/* the injected clock */
 #define SRV	"srv1"
 
+
+/* A cooldown as the state machine writes it: blocked until t (0: ok). */
+#define HCD(h)	((h).st.state == SS_BLOCKED ? (h).st.until : 0)
+
+static int
+cooldown(struct ledger *l, time_t t, const char *why, char **cause)
+{
+	struct srvstate	 st;
+
+	memset(&st, 0, sizeof(st));
+	if (t != 0) {
+		st.state = SS_BLOCKED;
+		st.since = st.until = t;
+		st.step = BACKOFF_FIRST;
+		strlcpy(st.why, why, sizeof(st.why));
+	}
+	return ledger_state(l, &st, cause);
+}
+
 static char	 top[256];		/* a private directory per test */
 static char	 dir[512];		/* the state directory in it */
 
@@ -449,7 +468,7 @@ test_roundtrip(void **state)
 	/* A fresh ledger: empty file, empty history. */
 	xlock(l, &h, T0);
 	assert_int_equal(h.natt, 0);
-	assert_int_equal(h.cooldown, 0);
+	assert_int_equal(HCD(h), 0);
 	memset(&a, 0, sizeof(a));
 	a.start = T0;
 	a.pid = getpid();
@@ -460,7 +479,7 @@ test_roundtrip(void **state)
 	id = a.id;
 	assert_true(id >= (uint64_t)T0 * 1000);
 	assert_int_equal(a.outcome, OUT_INFLIGHT);
-	assert_int_equal(ledger_cooldown(l, T0 + 900, "ban sign", &cause), 0);
+	assert_int_equal(cooldown(l, T0 + 900, "ban sign", &cause), 0);
 	ledger_unlock(l);
 	history_free(&h);
 	/* Not locked: begin is refused. */
@@ -473,11 +492,12 @@ test_roundtrip(void **state)
 	xsettle(l, id, OUT_OK, T0 + 5);
 	snprintf(want, sizeof(want),
 	    "safessh-ledger 1 " SRV "\n"
-	    "a %llu %ld %ld 1 site-a deploy%%20~/.ssh/site.key\n"
-	    "c %ld ban%%20sign\n"
+	    "a %llu %ld %ld 1 site-a deploy%%20~/.ssh/site.key 0 0\n"
+	    "g blocked %ld %ld %d 0 ban%%20sign\n"
 	    "s %llu %ld %s\n"
 	    "s %llu %ld %s\n",
-	    (unsigned long long)id, T0, (long)getpid(), T0 + 900,
+	    (unsigned long long)id, T0, (long)getpid(), T0 + 900, T0 + 900,
+	    BACKOFF_FIRST,
 	    (unsigned long long)id, T0 + 2, outcome_name(OUT_AUTH),
 	    (unsigned long long)id, T0 + 5, outcome_name(OUT_OK));
 	text = slurp(fpath(SRV), NULL);
@@ -494,18 +514,18 @@ test_roundtrip(void **state)
 	assert_int_equal(h.att[0].pid, getpid());
 	assert_string_equal(h.att[0].host, "site-a");
 	assert_string_equal(h.att[0].who, "deploy ~/.ssh/site.key");
-	assert_int_equal(h.cooldown, T0 + 900);
-	assert_string_equal(h.cooldown_why, "ban sign");
+	assert_int_equal(HCD(h), T0 + 900);
+	assert_string_equal(h.st.why, "ban sign");
 	/* Clearing the cooldown. */
-	assert_int_equal(ledger_cooldown(l, 0, "ignored", &cause), 0);
+	assert_int_equal(cooldown(l, 0, "ignored", &cause), 0);
 	/* Settle while we hold the lock works too. */
 	assert_int_equal(ledger_settle(l, id, OUT_AUTHFAIL, T0 + 11, &cause),
 	    0);
 	ledger_unlock(l);
 	history_free(&h);
 	xlock(l, &h, T0 + 12);
-	assert_int_equal(h.cooldown, 0);
-	assert_string_equal(h.cooldown_why, "");
+	assert_int_equal(HCD(h), 0);
+	assert_string_equal(h.st.why, "");
 	assert_int_equal(h.att[0].outcome, OUT_AUTHFAIL);
 	ledger_unlock(l);
 	history_free(&h);
@@ -574,8 +594,8 @@ test_fold(void **state)
 	assert_int_equal(h.att[1].end, T0 + 1);
 	assert_int_equal(h.att[1].proven, 1);
 	assert_int_equal(h.att[2].outcome, OUT_BAN);
-	assert_int_equal(h.cooldown, T0 + 200);
-	assert_string_equal(h.cooldown_why, "second one");
+	assert_int_equal(HCD(h), T0 + 200);
+	assert_string_equal(h.st.why, "second one");
 	ledger_close(l);
 	history_free(&h);
 	free(s.p);
@@ -624,22 +644,51 @@ test_lost_pid(void **state)
 	history_free(&h);
 }
 
+/*
+ * A live process's attempt is never lost, however long it runs (a
+ * session whose authentication notice was off); a reused pid (another
+ * start time) is.
+ */
 static void
 test_lost_grace(void **state)
 {
 	struct ledger	*l;
 	struct history	 h;
+	struct attempt	 a;
+	char		*cause = NULL;
+	unsigned long long t;
 
 	(void)state;
 	l = xopen(SRV);
 	xbegin(l, T0, "h", "w", getpid());
-	xlock(l, &h, T0 + LOGIN_GRACE);		/* just within grace */
+	xlock(l, &h, T0 + LOGIN_GRACE + 1);
 	assert_int_equal(h.att[0].outcome, OUT_INFLIGHT);
 	ledger_unlock(l);
 	history_free(&h);
-	xlock(l, &h, T0 + LOGIN_GRACE + 1);	/* past it: lost */
-	assert_int_equal(h.att[0].outcome, OUT_LOST);
-	assert_int_equal(h.att[0].end, T0 + LOGIN_GRACE + 1);
+	xlock(l, &h, T0 + 86400);
+	assert_int_equal(h.att[0].outcome, OUT_INFLIGHT);
+	/* Our pid, but another start time: a reused pid. */
+	assert_int_equal(util_pstart(getpid(), &t), 0);
+	memset(&a, 0, sizeof(a));
+	a.start = T0 + 86400;
+	a.pid = getpid();
+	a.pstart = t + 1;
+	strlcpy(a.host, "h2", sizeof(a.host));
+	strlcpy(a.who, "w2", sizeof(a.who));
+	assert_int_equal(ledger_begin(l, &a, &cause), 0);
+	/* Our own start time: alive. */
+	a.pstart = t;
+	a.start++;
+	assert_int_equal(ledger_begin(l, &a, &cause), 0);
+	ledger_unlock(l);
+	history_free(&h);
+	xlock(l, &h, T0 + 86402);
+	assert_int_equal(h.natt, 3);
+	assert_int_equal(h.att[0].outcome, OUT_INFLIGHT);
+	assert_int_equal(h.att[1].outcome, OUT_LOST);
+	assert_int_equal(h.att[1].pstart, t + 1);
+	assert_int_equal(h.att[2].outcome, OUT_INFLIGHT);
+	assert_int_equal(h.att[2].pstart, t);
 	ledger_close(l);
 	history_free(&h);
 }
@@ -690,7 +739,7 @@ test_encoding(void **state)
 	ledger_close(l);
 	history_free(&h);
 
-	/* Every line is printable ASCII with 7 fields. */
+	/* Every line is printable ASCII with 9 fields. */
 	text = slurp(fpath(SRV), NULL);
 	for (p = text; *p != '\0'; p++)
 		assert_true(*p == '\n' || (*p >= 0x20 && *p < 0x7f));
@@ -699,7 +748,7 @@ test_encoding(void **state)
 		nf = 1;
 		for (p = line; *p != '\n'; p++)
 			nf += *p == ' ';
-		assert_int_equal(nf, 7);
+		assert_int_equal(nf, 9);
 		line = p + 1;
 	}
 	free(text);
@@ -726,8 +775,18 @@ static const struct {
 	{ "other server", "safessh-ledger 1 srv2\n", 0, 1,
 	    "header names server 'srv2'" },
 	{ "field count", HDR "a 1 2 3 0 h\n", 0, 2,
-	    "'a' record with 6 fields, not 7" },
-	{ "too many", HDR "a 1 2 3 0 h w x y z\n", 0, 2, "too many fields" },
+	    "'a' record with 6 fields, not 7 or 9" },
+	{ "too many", HDR "a 1 2 3 0 h w 22 1 x y z\n", 0, 2, "too many fields" },
+	{ "8 fields", HDR "a 1 2 3 0 h w 22\n", 0, 2,
+	    "'a' record with 8 fields, not 7 or 9" },
+	{ "bad port", HDR "a 1 2 3 0 h w 65536 0\n", 0, 2,
+	    "bad port or process start" },
+	{ "g fields", HDR "g ok 1 2 3\n", 0, 2,
+	    "'g' record with 5 fields, not 7" },
+	{ "g state", HDR "g banned 1 2 3 0 -\n", 0, 2,
+	    "unknown server state 'banned'" },
+	{ "g number", HDR "g blocked 1 x 3 0 -\n", 0, 2,
+	    "bad server state field" },
 	{ "s fields", HDR A5 "s 5 7\n", 0, 3,
 	    "'s' record with 3 fields, not 4" },
 	{ "c fields", HDR "c 5\n", 0, 2, "'c' record with 2 fields, not 3" },
@@ -795,7 +854,7 @@ test_damaged(void **state)
 		assert_true(unlocked(fpath(SRV)));
 		/* Appends are refused; the file is byte-identical. */
 		cause = NULL;
-		assert_int_equal(ledger_cooldown(l, T0, "x", &cause), -1);
+		assert_int_equal(cooldown(l, T0, "x", &cause), -1);
 		free(cause);
 		cause = NULL;
 		assert_int_equal(ledger_settle(l, 5, OUT_OK, T0, &cause), -1);
@@ -869,7 +928,7 @@ test_torn(void **state)
 		xlock(l, &h, T0 + 1);
 		assert_int_equal(h.natt, 1);
 		assert_int_equal(h.att[0].outcome, OUT_INFLIGHT);
-		assert_int_equal(h.cooldown, 0);
+		assert_int_equal(HCD(h), 0);
 		ledger_unlock(l);
 		history_free(&h);
 		after = slurp(fpath(SRV), &alen);
@@ -881,7 +940,7 @@ test_torn(void **state)
 		free(t.p);
 		t.p = NULL;
 		t.len = 0;
-		addf(&t, HDR "a 5 %ld %ld 0 h w\na %llu %ld %ld 0 h2 w2\n",
+		addf(&t, HDR "a 5 %ld %ld 0 h w\na %llu %ld %ld 0 h2 w2 0 0\n",
 		    T0, (long)getpid(), (unsigned long long)id, T0 + 1,
 		    (long)getpid());
 		after = slurp(fpath(SRV), NULL);
@@ -980,8 +1039,8 @@ test_compact(void **state)
 	assert_int_equal(h.att[n - 2].outcome, OUT_INFLIGHT);
 	assert_int_equal(h.att[n - 2].id, 316);
 	assert_int_equal(h.att[n - 1].outcome, OUT_INFLIGHT);
-	assert_int_equal(h.cooldown, T0 + 3600);
-	assert_string_equal(h.cooldown_why, "old cooldown");
+	assert_int_equal(HCD(h), T0 + 3600);
+	assert_string_equal(h.st.why, "old cooldown");
 	for (i = 1; i < n; i++)
 		assert_true(h.att[i - 1].id < h.att[i].id);
 	ledger_unlock(l);
@@ -1023,7 +1082,7 @@ test_compact_old(void **state)
 	assert_int_equal(h.natt, 1);
 	assert_int_equal(h.att[0].id, 3);
 	assert_int_equal(h.att[0].end, T0 - 59);
-	assert_int_equal(h.cooldown, 0);
+	assert_int_equal(HCD(h), 0);
 	ledger_close(l);
 	history_free(&h);
 }
@@ -1138,8 +1197,8 @@ test_short_write(void **state)
 	/* At the limit already: write(2) fails outright. */
 	lim.rlim_cur = blen;
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	assert_int_equal(ledger_cooldown(l, T0 + 60, "why", &cause), -1);
-	snprintf(want, sizeof(want), "ledger %s: %s; cooldown not recorded",
+	assert_int_equal(cooldown(l, T0 + 60, "why", &cause), -1);
+	snprintf(want, sizeof(want), "ledger %s: %s; server state not recorded",
 	    fpath(SRV), strerror(EFBIG));
 	assert_string_equal(cause, want);
 	free(cause);

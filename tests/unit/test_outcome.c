@@ -33,6 +33,7 @@ static const char *const rawnames[] = {
 	[RAW_HOSTKEY] = "RAW_HOSTKEY",
 	[RAW_NET] = "RAW_NET",
 	[RAW_NOAUTH] = "RAW_NOAUTH",
+	[RAW_UNKNOWN] = "RAW_UNKNOWN",
 };
 
 /* A genuine wait status: exit code (sig == 0) or death by sig. */
@@ -64,7 +65,7 @@ test_names(void **state)
 {
 	static const char *const want[OUT_MAX] = {
 		"inflight", "auth", "ok", "authfail", "noauth", "ban", "drop",
-		"net", "lost"
+		"net", "lost", "unknown"
 	};
 	enum outcome	o;
 	int		i;
@@ -107,7 +108,7 @@ static const struct sample samples[] = {
 	{ "openssh-9.2/authfail-denied", 255, 0, RAW_AUTHFAIL },
 	{ "openssh-9.2/authfail-denied-v", 255, 0, RAW_AUTHFAIL },
 	/* -q hides every message: nothing to go on (see README) */
-	{ "openssh-9.2/authfail-quiet", 255, 0, RAW_NOAUTH },
+	{ "openssh-9.2/authfail-quiet", 255, 0, RAW_UNKNOWN },
 	{ "openssh-9.2/authfail-user", 255, 0, RAW_AUTHFAIL },
 	{ "openssh-9.2/authfail-toomany", 255, 0, RAW_AUTHFAIL },
 	{ "openssh-9.2/prebanner-close", 255, 0, RAW_PREBANNER },
@@ -120,8 +121,8 @@ static const struct sample samples[] = {
 	/* the refusal line shows only at -v */
 	{ "openssh-9.2/notallowed", 255, 0, RAW_PREBANNER },
 	{ "openssh-9.2/notallowed-v", 255, 0, RAW_NOTALLOWED },
-	{ "openssh-9.2/noauth-badbanner", 255, 0, RAW_NOAUTH },
-	{ "openssh-9.2/noauth-kex", 255, 0, RAW_NOAUTH },
+	{ "openssh-9.2/noauth-badbanner", 255, 0, RAW_UNKNOWN },
+	{ "openssh-9.2/noauth-kex", 255, 0, RAW_UNKNOWN },
 	{ "openssh-9.2/refused", 255, 0, RAW_REFUSED },
 	{ "openssh-9.2/refused-v", 255, 0, RAW_REFUSED },
 	{ "openssh-9.2/refused-reject-reset", 255, 0, RAW_REFUSED },
@@ -154,7 +155,7 @@ static const struct sample samples[] = {
 	{ "openssh-10/net-resolve", 255, 0, RAW_NET },
 	{ "openssh-10/net-tempfail", 255, 0, RAW_NET },
 	{ "openssh-10/net-unreachable", 255, 0, RAW_NET },
-	{ "openssh-10/noauth-badbanner", 255, 0, RAW_NOAUTH },
+	{ "openssh-10/noauth-badbanner", 255, 0, RAW_UNKNOWN },
 };
 #define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
 
@@ -327,12 +328,12 @@ static const struct icase icases[] = {
 	{ "remote prints Permission denied, 255 after auth",
 	    { "cat: x: Permission denied" }, 255, 0, 1, RAW_OK },
 	{ "exit 254 is the remote's", { "" }, 254, 0, 0, RAW_OK },
-	{ "signal before auth", { "" }, -1, SIGTERM, 0, RAW_NOAUTH },
+	{ "signal before auth", { "" }, -1, SIGTERM, 0, RAW_UNKNOWN },
 	{ "signal with authfail line",
 	    { "u@h: Permission denied (publickey)." }, -1, SIGKILL, 0,
-	    RAW_NOAUTH },
+	    RAW_UNKNOWN },
 	{ "signal after auth", { "" }, -1, SIGINT, 1, RAW_OK },
-	{ "255, nothing printed", { NULL }, 255, 0, 0, RAW_NOAUTH },
+	{ "255, nothing printed", { NULL }, 255, 0, 0, RAW_UNKNOWN },
 
 	/* authentication failures and look-alikes */
 	{ "denied, methods list",
@@ -345,27 +346,27 @@ static const struct icase icases[] = {
 	    { "u@h: Permission denied (publickey).\r\r\n" },
 	    255, 0, 0, RAW_AUTHFAIL },
 	{ "remote cat: Permission denied, 255 unauthed",
-	    { "cat: x: Permission denied" }, 255, 0, 0, RAW_NOAUTH },
+	    { "cat: x: Permission denied" }, 255, 0, 0, RAW_UNKNOWN },
 	{ "no user@host",
 	    { "host: Permission denied (publickey)." }, 255, 0, 0,
-	    RAW_NOAUTH },
+	    RAW_UNKNOWN },
 	{ "methods with space",
 	    { "u@h: Permission denied (public key)." }, 255, 0, 0,
-	    RAW_NOAUTH },
+	    RAW_UNKNOWN },
 	{ "methods upper case",
 	    { "u@h: Permission denied (PUBLICKEY)." }, 255, 0, 0,
-	    RAW_NOAUTH },
+	    RAW_UNKNOWN },
 	{ "empty methods",
-	    { "u@h: Permission denied ()." }, 255, 0, 0, RAW_NOAUTH },
+	    { "u@h: Permission denied ()." }, 255, 0, 0, RAW_UNKNOWN },
 	{ "no final dot",
 	    { "u@h: Permission denied (publickey)" }, 255, 0, 0,
-	    RAW_NOAUTH },
+	    RAW_UNKNOWN },
 	{ "trailing text",
 	    { "u@h: Permission denied (publickey). ok" }, 255, 0, 0,
-	    RAW_NOAUTH },
+	    RAW_UNKNOWN },
 	{ "please try again is not final",
 	    { "Permission denied, please try again." }, 255, 0, 0,
-	    RAW_NOAUTH },
+	    RAW_UNKNOWN },
 	{ "connect: Permission denied is local",
 	    { "ssh: connect to host h port 22: Permission denied" },
 	    255, 0, 0, RAW_NET },
@@ -382,7 +383,7 @@ static const struct icase icases[] = {
 	{ "other disconnect is not authfail",
 	    { "Received disconnect from 1.2.3.4 port 22:11: Bye Bye",
 	      "Disconnected from 1.2.3.4 port 22" }, 255, 0, 0,
-	    RAW_NOAUTH },
+	    RAW_UNKNOWN },
 	{ "authfail beats closed-by after it",
 	    { "u@h: Permission denied (publickey).",
 	      "Connection closed by 1.2.3.4 port 22" }, 255, 0, 0,
@@ -403,23 +404,23 @@ static const struct icase icases[] = {
 	    { "Connection closed by fe80::1%eth0 port 2222" }, 255, 0, 0,
 	    RAW_PREBANNER },
 	{ "closed by, no port",
-	    { "Connection closed by 1.2.3.4" }, 255, 0, 0, RAW_NOAUTH },
+	    { "Connection closed by 1.2.3.4" }, 255, 0, 0, RAW_UNKNOWN },
 	{ "closed by, port not digits",
 	    { "Connection closed by 1.2.3.4 port ssh" }, 255, 0, 0,
-	    RAW_NOAUTH },
+	    RAW_UNKNOWN },
 	{ "closed by, port too long",
 	    { "Connection closed by 1.2.3.4 port 123456" }, 255, 0, 0,
-	    RAW_NOAUTH },
+	    RAW_UNKNOWN },
 	{ "closed by, trailing text",
 	    { "Connection closed by 1.2.3.4 port 22 [preauth]" }, 255, 0,
-	    0, RAW_NOAUTH },
+	    0, RAW_UNKNOWN },
 	{ "closed by, empty address",
-	    { "Connection closed by  port 22" }, 255, 0, 0, RAW_NOAUTH },
+	    { "Connection closed by  port 22" }, 255, 0, 0, RAW_UNKNOWN },
 	{ "session close message is not prebanner",
 	    { "Connection to h closed by remote host." }, 255, 0, 0,
-	    RAW_NOAUTH },
+	    RAW_UNKNOWN },
 	{ "closed after the session",
-	    { "Connection to h closed." }, 255, 0, 0, RAW_NOAUTH },
+	    { "Connection to h closed." }, 255, 0, 0, RAW_UNKNOWN },
 	{ "hostkey beats prebanner",
 	    { "Host key verification failed.",
 	      "Connection closed by 1.2.3.4 port 22" }, 255, 0, 0,
@@ -441,29 +442,29 @@ static const struct icase icases[] = {
 	      "debug1: kex_exchange_identification: banner line 12: Not "
 	      "allowed at this time" }, 255, 0, 0, RAW_NOTALLOWED },
 	{ "not allowed inside other text",
-	    { "motd: Not allowed at this time" }, 255, 0, 0, RAW_NOAUTH },
+	    { "motd: Not allowed at this time" }, 255, 0, 0, RAW_UNKNOWN },
 	{ "not allowed, banner line without number",
 	    { "banner line : Not allowed at this time" }, 255, 0, 0,
-	    RAW_NOAUTH },
+	    RAW_UNKNOWN },
 	{ "not allowed after some other number",
 	    { "motd line 12: Not allowed at this time" }, 255, 0, 0,
-	    RAW_NOAUTH },
+	    RAW_UNKNOWN },
 	{ "not allowed, prefix",
-	    { "xNot allowed at this time" }, 255, 0, 0, RAW_NOAUTH },
+	    { "xNot allowed at this time" }, 255, 0, 0, RAW_UNKNOWN },
 	{ "not allowed, said by safessh --proxy under the wrapper",
 	    { "safessh: h.example: server said \"Not allowed at this time\"",
 	      "Connection closed by UNKNOWN port 65535" }, 255, 0, 0,
 	    RAW_NOTALLOWED },
 	{ "not allowed, quoted but not by safessh",
 	    { "motd: server said \"Not allowed at this time\"" }, 255, 0, 0,
-	    RAW_NOAUTH },
+	    RAW_UNKNOWN },
 
 	/* connect level */
 	{ "refused", { "ssh: connect to host h port 22: Connection refused" },
 	    255, 0, 0, RAW_REFUSED },
 	{ "refused, debug only",
 	    { "debug1: connect to address 1.2.3.4 port 22: Connection "
-	      "refused" }, 255, 0, 0, RAW_NOAUTH },
+	      "refused" }, 255, 0, 0, RAW_UNKNOWN },
 	{ "timeout beats refused (several addresses)",
 	    { "ssh: connect to host h port 22: Connection refused",
 	      "ssh: connect to host h port 22: Connection timed out" },
@@ -483,7 +484,7 @@ static const struct icase icases[] = {
 	    RAW_TIMEOUT },
 	{ "timeout without ssh: prefix",
 	    { "connect to host h port 22: Connection timed out" }, 255, 0,
-	    0, RAW_NOAUTH },
+	    0, RAW_UNKNOWN },
 };
 #define NICASES	(sizeof(icases) / sizeof(icases[0]))
 
@@ -535,7 +536,7 @@ test_bytes(void **state)
 	outcome_line(NULL, "x", 1);
 	assert_memory_equal(&sc, &zero, sizeof(sc));
 	assert_int_equal(outcome_classify(NULL, wstat(255, 0), 0),
-	    RAW_NOAUTH);
+	    RAW_UNKNOWN);
 
 	/* the length given is obeyed: the match is only past len */
 	outcome_line(&sc, "u@h: Permission denied (publickey).", 20);

@@ -85,6 +85,7 @@ struct ev {
 #define FAIL(t)	{ OUT_AUTHFAIL, (t) - 1, (t), 0, W2 }
 #define BAN(t)	{ OUT_BAN, (t), (t), 0, W2 }
 #define LOST(t)	{ OUT_LOST, (t) - 120, (t), 0, W2 }
+#define UNKN(t)	{ OUT_UNKNOWN, (t) - 1, (t), 0, W2 }
 #define NOAU(t)	{ OUT_NOAUTH, (t), (t), 0, W2 }
 #define OKW(t, w) { OUT_OK, (t) - 5, (t), 0, (w) }
 #define AUTH(t, w) { OUT_AUTH, (t) - 1, (t), 0, (w) }
@@ -115,9 +116,30 @@ mkhist(struct history *h, const struct ev *evs, long cooldown,
 	}
 	h->att = att;
 	h->natt = i;
-	h->cooldown = cooldown ? T0 + cooldown : 0;
+	/* A cooldown is the state machine's blocked state (attempt.c). */
+	if (cooldown != 0) {
+		h->st.state = SS_BLOCKED;
+		h->st.since = T0 - 1;
+		h->st.until = T0 + cooldown;
+		h->st.step = cooldown > 0 ? cooldown : 1;
+	}
 	if (cwhy != NULL)
-		strlcpy(h->cooldown_why, cwhy, sizeof(h->cooldown_why));
+		strlcpy(h->st.why, cwhy, sizeof(h->st.why));
+}
+
+/* The budget and the server's state, as admission sees them. */
+static void
+decide(const struct policy *p, const struct history *h, const char *who,
+    int parallel, time_t now, struct decision *d)
+{
+	struct attreq	r;
+
+	memset(&r, 0, sizeof(r));
+	r.policy = p;
+	r.host = "site-a";
+	r.who = who;
+	r.parallel = parallel;
+	attempt_decide(&r, h, now, d);
 }
 
 static const char *const vnames[] = {
@@ -180,8 +202,10 @@ static const struct dcase dcases[] = {
 	{ "openssh: 6 noauth = 6s: wait 1s", P_OPENSSH,
 	    { NOAU(0), NOAU(0), NOAU(0), NOAU(0), NOAU(0), NOAU(0), END },
 	    0, 4, V_DELAY, 1, 0, "modelled penalty 6s", 0, NULL },
-	{ "openssh: LOST and BAN cost 5 each", P_OPENSSH,
-	    { LOST(0), BAN(0), END }, 0, 4, V_DELAY, 5, 0, NULL, 0, NULL },
+	{ "openssh: LOST costs 5, a refusal (BAN) nothing", P_OPENSSH,
+	    { LOST(0), BAN(0), END }, 0, 4, V_ADMIT, 0, 0, NULL, 0, NULL },
+	{ "openssh: LOST and UNKNOWN cost 5 each", P_OPENSSH,
+	    { LOST(0), UNKN(0), END }, 0, 4, V_DELAY, 5, 0, NULL, 0, NULL },
 	{ "openssh: OK, AUTH, DROP, NET cost nothing", P_OPENSSH,
 	    { OKW(0, W2), AUTH(0, W2), DROP(0), NET(0), DROP(0), NET(0),
 	    END }, 0, 4, V_ADMIT, 0, 0, NULL, 0, NULL },
@@ -295,8 +319,11 @@ static const struct dcase dcases[] = {
 	{ "proof: a lost attempt since cancels it", P_OPENSSH,
 	    { OKW(-10, W), LOST(-1), END }, 0, 4, V_ADMIT, 0, 0, NULL, 0,
 	    NULL },
-	{ "proof: a ban since cancels it", P_OPENSSH,
-	    { OKW(-10, W), BAN(-1), END }, 0, 4, V_ADMIT, 0, 0, NULL, 0,
+	{ "proof: a refusal since is no failed login", P_OPENSSH,
+	    { OKW(-10, W), BAN(-1), END }, 0, 4, V_ADMIT, 0, 1, NULL, 0,
+	    NULL },
+	{ "proof: an unknown end since cancels it", P_OPENSSH,
+	    { OKW(-10, W), UNKN(-1), END }, 0, 4, V_ADMIT, 0, 0, NULL, 0,
 	    NULL },
 	{ "proof: a noauth since does not cancel it", P_OPENSSH,
 	    { OKW(-10, W), NOAU(-1), END }, 0, 4, V_ADMIT, 0, 1, NULL, 0,
@@ -306,9 +333,20 @@ static const struct dcase dcases[] = {
 	    ANY, 0, "2 unproven attempts in flight reserve 10s", 0, NULL },
 	{ "proof: in flight 'proven' without a proof reserves", P_GUARD,
 	    { PFLY(-3), PFLY(-2), END }, 0, 4, V_WAIT, ANY, 0, NULL, 0, NULL },
-	{ "proof: the new attempt still needs its own room", P_OPENSSH,
-	    { FAIL(-1), FAIL(-1), OKW(0, W), END }, 0, 4, V_DELAY, 4, 1, NULL,
+	{ "clean: a success after the failures lets that key go", P_OPENSSH,
+	    { FAIL(-1), FAIL(-1), OKW(0, W), END }, 0, 4, V_ADMIT, 0, 1, NULL,
 	    0, NULL },
+	{ "clean: one at a time", P_OPENSSH,
+	    { FAIL(-1), FAIL(-1), OKW(0, W), PFLY(0), END }, 0, 4, V_DELAY, 4,
+	    1, NULL, 0, NULL },
+	{ "clean: another key stays held", P_GUARD,
+	    { FAIL(-100), FAIL(-100), OKW(-50, W2), END }, 0, 4, V_DELAY, 1701,
+	    0, "sshguard", 0, NULL },
+	{ "clean: not after a later failure", P_GUARD,
+	    { FAIL(-100), OKW(-50, W), FAIL(-10), END }, 0, 4, V_DELAY, 1701,
+	    0, "sshguard", 0, NULL },
+	{ "clean: a policy that allows nothing still refuses", P_ZERO,
+	    { OKW(-50, W), END }, 0, 4, V_REFUSE, NEVER, 1, NULL, 0, NULL },
 
 	/* --- parallel slots --- */
 	{ "parallel: 4 proven in flight fill 4 slots", P_OPENSSH,
@@ -324,25 +362,23 @@ static const struct dcase dcases[] = {
 	    { AUTH(-4, W), AUTH(-3, W), AUTH(-2, W), AUTH(-1, W), END }, 0, 2,
 	    V_ADMIT, 0, 1, NULL, 0, NULL },
 
-	/* --- cooldown --- */
-	{ "cooldown: refused until it ends", P_OPENSSH, { END }, 0, 4,
-	    V_REFUSE, 900, 0, "ban signature (connection refused)", 900,
+	/* --- cooldown: a blocked server (attempt_decide) --- */
+	{ "cooldown: delayed until it ends", P_OPENSSH, { END }, 0, 4,
+	    V_DELAY, 900, 0, "ban signature (connection refused)", 900,
 	    "ban signature (connection refused)" },
 	{ "cooldown: at its end: allowed", P_OPENSSH, { END }, 900, 4,
 	    V_ADMIT, 900, 0, NULL, 900, "x" },
-	{ "cooldown: with no reason given", P_OPENSSH, { END }, 0, 4,
-	    V_REFUSE, 10, 0, "cooldown", 10, NULL },
 	{ "cooldown: a later rule delay wins", P_GUARD,
 	    { FAIL(0), FAIL(0), END }, 0, 4, V_DELAY, 1801, 0, "sshguard",
 	    100, "ban" },
 	{ "cooldown: a later cooldown wins", P_GUARD,
-	    { FAIL(0), FAIL(0), END }, 0, 4, V_REFUSE, 2000, 0, "ban", 2000,
+	    { FAIL(0), FAIL(0), END }, 0, 4, V_DELAY, 2000, 0, "ban", 2000,
 	    "ban" },
-	{ "cooldown: a tie goes to the refusal", P_GUARD,
-	    { FAIL(0), FAIL(0), END }, 0, 4, V_REFUSE, 1801, 0, "ban", 1801,
-	    "ban" },
+	{ "cooldown: a tie keeps the rule", P_GUARD,
+	    { FAIL(0), FAIL(0), END }, 0, 4, V_DELAY, 1801, 0, "sshguard",
+	    1801, "ban" },
 	{ "cooldown: beats a wait", P_OPENSSH, { FLY(0), END }, 0, 1,
-	    V_REFUSE, 5, 0, "ban", 5, "ban" },
+	    V_DELAY, 5, 0, "ban", 5, "ban" },
 
 	/* --- clock gone backwards: the future counts as now --- */
 	{ "backwards: failures in the future still cost", P_OPENSSH,
@@ -386,7 +422,7 @@ check_decision(const struct dcase *c)
 
 	mkhist(&h, c->ev, c->cooldown, c->cwhy);
 	memset(&d, 0xa5, sizeof(d));
-	policy_decide(&pols[c->pol], &h, W, c->parallel, T0 + c->now, &d);
+	decide(&pols[c->pol], &h, W, c->parallel, T0 + c->now, &d);
 	u = d.until == 0 ? NEVER : (long)(d.until - T0);
 	if (d.verdict != c->want) {
 		print_error("%s: verdict %s, want %s (%s)\n", c->name,
@@ -506,7 +542,8 @@ static const struct pcase pcases[] = {
 	    { NOAU(0), NOAU(1), NOAU(2), END }, 2, 1 },
 	{ "noauth piling up", P_OPENSSH,
 	    { NOAU(0), NOAU(0), NOAU(0), NOAU(1), END }, 1, 3 },
-	{ "lost and ban", P_OPENSSH, { LOST(0), BAN(0), END }, 1, 9 },
+	{ "lost and unknown", P_OPENSSH, { LOST(0), UNKN(0), END }, 1, 9 },
+	{ "a refusal (ban) costs nothing", P_OPENSSH, { BAN(0), END }, 1, 0 },
 	{ "free outcomes", P_OPENSSH,
 	    { OKW(0, W), AUTH(0, W), DROP(0), NET(0), FLY(0), END }, 0, 0 },
 	{ "out of order", P_OPENSSH,
@@ -591,8 +628,9 @@ static void
 test_failures(void **state)
 {
 	static const struct ev evs[] = {
-		FAIL(0), BAN(100), LOST(200), NOAU(300), OKW(300, W),
-		DROP(300), NET(300), FLY(300), AUTH(300, W), FAIL(5000), END
+		FAIL(0), UNKN(100), LOST(200), NOAU(300), OKW(300, W),
+		DROP(300), NET(300), FLY(300), AUTH(300, W), FAIL(5000),
+		BAN(300), END
 	};
 	struct history	h;
 
@@ -715,97 +753,6 @@ test_monotone(void **state)
 	assert_int_equal(bad, 0);
 }
 
-/* --------------------------------------------------------- settle */
-
-struct scase {
-	const char	*name;
-	enum rawout	 raw;
-	struct ev	 ev[MAXEV];
-	enum outcome	 want;
-	int		 retry;
-};
-
-static const struct scase scases[] = {
-	{ "ok", RAW_OK, { FAIL(-10), END }, OUT_OK, 0 },
-	{ "authfail", RAW_AUTHFAIL, { END }, OUT_AUTHFAIL, 0 },
-	{ "not allowed, clean history: overload drop", RAW_NOTALLOWED,
-	    { END }, OUT_DROP, 1 },
-	{ "not allowed after a failure: ban", RAW_NOTALLOWED,
-	    { FAIL(-60), END }, OUT_BAN, 0 },
-	{ "prebanner, clean: overload drop", RAW_PREBANNER, { FLY(0), END },
-	    OUT_DROP, 1 },
-	{ "prebanner after a success: drop", RAW_PREBANNER,
-	    { OKW(-30, W), END }, OUT_DROP, 1 },
-	{ "prebanner after noauth: drop", RAW_PREBANNER, { NOAU(-30), END },
-	    OUT_DROP, 1 },
-	{ "prebanner after a drop: drop", RAW_PREBANNER, { DROP(-3), END },
-	    OUT_DROP, 1 },
-	{ "prebanner, failure 30 min ago: ban", RAW_PREBANNER,
-	    { FAIL(-1800), END }, OUT_BAN, 0 },
-	{ "prebanner, failure 1 h ago: ban", RAW_PREBANNER,
-	    { FAIL(-3600), END }, OUT_BAN, 0 },
-	{ "prebanner, failure 1 h 1 s ago: drop", RAW_PREBANNER,
-	    { FAIL(-3601), END }, OUT_DROP, 1 },
-	{ "prebanner, lost recently: ban", RAW_PREBANNER,
-	    { LOST(-600), END }, OUT_BAN, 0 },
-	{ "prebanner, banned recently: ban", RAW_PREBANNER,
-	    { BAN(-600), END }, OUT_BAN, 0 },
-	{ "prebanner, failure in the future: ban", RAW_PREBANNER,
-	    { FAIL(900), END }, OUT_BAN, 0 },
-	{ "refused, never answered: net", RAW_REFUSED, { END }, OUT_NET, 0 },
-	{ "refused, answered 10 min ago: ban", RAW_REFUSED,
-	    { OKW(-600, W), END }, OUT_BAN, 0 },
-	{ "refused, authenticated recently: ban", RAW_REFUSED,
-	    { AUTH(-60, W), END }, OUT_BAN, 0 },
-	{ "refused, noauth answer: ban", RAW_REFUSED, { NOAU(-60), END },
-	    OUT_BAN, 0 },
-	{ "refused, failure: ban", RAW_REFUSED, { FAIL(-60), END }, OUT_BAN,
-	    0 },
-	{ "refused, lost: ban", RAW_REFUSED, { LOST(-60), END }, OUT_BAN, 0 },
-	{ "refused, answered 2 h ago: net", RAW_REFUSED,
-	    { OKW(-7200, W), END }, OUT_NET, 0 },
-	{ "refused, only drops and nets: net", RAW_REFUSED,
-	    { DROP(-60), NET(-30), FLY(0), END }, OUT_NET, 0 },
-	{ "timeout, never answered: net", RAW_TIMEOUT, { NET(-10), END },
-	    OUT_NET, 0 },
-	{ "timeout, answered: ban", RAW_TIMEOUT, { OKW(-100, W2), END },
-	    OUT_BAN, 0 },
-	{ "timeout, answer in the future: ban", RAW_TIMEOUT,
-	    { OKW(100, W2), END }, OUT_BAN, 0 },
-	{ "hostkey: noauth", RAW_HOSTKEY, { FAIL(-5), END }, OUT_NOAUTH, 0 },
-	{ "noauth", RAW_NOAUTH, { END }, OUT_NOAUTH, 0 },
-	{ "net", RAW_NET, { OKW(-5, W), FAIL(-5), END }, OUT_NET, 0 },
-};
-
-static void
-test_settle(void **state)
-{
-	struct history	h;
-	enum outcome	o;
-	size_t		i;
-	int		r, bad = 0;
-
-	(void)state;
-	for (i = 0; i < sizeof(scases) / sizeof(scases[0]); i++) {
-		mkhist(&h, scases[i].ev, 0, NULL);
-		o = policy_settle(scases[i].raw, &h, T0);
-		r = policy_retryable(scases[i].raw, &h, T0);
-		if (o != scases[i].want || r != scases[i].retry) {
-			print_error("%s: %s/%d, want %s/%d\n", scases[i].name,
-			    outcome_name(o), r, outcome_name(scases[i].want),
-			    scases[i].retry);
-			bad++;
-		}
-	}
-	assert_int_equal(bad, 0);
-	assert_int_equal(policy_settle(RAW_PREBANNER, NULL, T0), OUT_DROP);
-	assert_int_equal(policy_retryable(RAW_PREBANNER, NULL, T0), 1);
-	assert_int_equal(policy_settle(RAW_REFUSED, NULL, T0), OUT_NET);
-	assert_int_equal(policy_settle((enum rawout)99, NULL, T0),
-	    OUT_NOAUTH);
-	assert_int_equal(policy_retryable(RAW_REFUSED, NULL, T0), 0);
-}
-
 static void
 test_nulls(void **state)
 {
@@ -834,7 +781,6 @@ main(void)
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_horizon),
 		cmocka_unit_test(test_monotone),
-		cmocka_unit_test(test_settle),
 		cmocka_unit_test(test_nulls),
 	};
 
