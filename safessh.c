@@ -1824,6 +1824,14 @@ mode_proxy(int argc, char **argv)
 			settle(&j, lg, px.id, raw, 0, &st);
 		exit(EXIT_SSHERR);
 	}
+	/*
+	 * ssh sends SIGHUP as it exits, paramiko SIGTERM: the relay takes
+	 * either as the end; after it, nothing may cut the record short.
+	 */
+	if (!px.nested) {
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+	}
 	if (proxy_relay(fd, STDIN_FILENO, STDOUT_FILENO, onproxy, &px,
 	    &cause) == -1)
 		fprintf(stderr, "safessh: %s\n", cause);

@@ -327,6 +327,7 @@ struct obs {
 	void		*arg;
 	int		 told[PEV_CLOSED + 1];
 	int		 done;		/* nothing more to learn */
+	int		 blind;		/* stopped at key exchange: unknown */
 	int		 banner;
 	struct side	 s, c;		/* server, client */
 	size_t		 msize;		/* smallest server packet; 0: unknown */
@@ -364,6 +365,18 @@ obs_stop(struct obs *o, const char *why)
 	if (!o->done && o->trace != NULL)
 		fprintf(o->trace, "stop %s\n", why);
 	o->done = 1;
+}
+
+/*
+ * Give up at key exchange (a cipher, MAC or compression the rules do
+ * not cover): what follows cannot be seen, so the end is judged as the
+ * worst it could be (obs_end).
+ */
+static void
+obs_blind(struct obs *o, const char *why)
+{
+	obs_stop(o, why);
+	o->blind = 1;
 }
 
 /* A whole line arrived from the server before its banner. */
@@ -468,6 +481,8 @@ static const struct macinfo macs[] = {
 	{ "hmac-md5-96",		12 },
 	{ "umac-64@openssh.com",	8 },
 	{ "umac-128@openssh.com",	16 },
+	{ "umac-64",			8 },	/* umac-64-etm@openssh.com */
+	{ "umac-128",			16 },	/* umac-128-etm@openssh.com */
 };
 
 /*
@@ -487,26 +502,26 @@ obs_negotiate(struct obs *o)
 	/* Lists: kex, hostkey, enc c2s, enc s2c, mac c2s, mac s2c, ... */
 	if (kex_match(o, 3, enc, sizeof(enc)) == -1 ||
 	    kex_match(o, 7, comp, sizeof(comp)) == -1) {
-		obs_stop(o, "no agreement");
+		obs_blind(o, "no agreement");
 		return;
 	}
 	for (i = 0; i < sizeof(ciphers) / sizeof(ciphers[0]); i++)
 		if (strcmp(ciphers[i].name, enc) == 0)
 			ci = &ciphers[i];
 	if (ci == NULL) {
-		obs_stop(o, "unknown cipher");
+		obs_blind(o, "unknown cipher");
 		return;
 	}
 	/* zlib@openssh.com starts after authentication: fine. */
 	if (strcmp(comp, "none") != 0 && strcmp(comp, "zlib@openssh.com")) {
-		obs_stop(o, "compression");
+		obs_blind(o, "compression");
 		return;
 	}
 	if (ci->tag != 0)
 		tail = ci->tag;
 	else {
 		if (kex_match(o, 5, mac, sizeof(mac)) == -1) {
-			obs_stop(o, "no mac");
+			obs_blind(o, "no mac");
 			return;
 		}
 		n = strlen(mac);
@@ -518,7 +533,7 @@ obs_negotiate(struct obs *o)
 			if (strcmp(macs[i].name, mac) == 0)
 				tail = macs[i].len;
 		if (tail == 0) {
-			obs_stop(o, "unknown mac");
+			obs_blind(o, "unknown mac");
 			return;
 		}
 	}
@@ -740,6 +755,9 @@ obs_end(struct obs *o, int serverclosed, int clientfirst)
 		if (i < t || last < none)
 			obs_tell(o, PEV_AUTHFAIL);
 	}
+	/* Blind after the banner: user authentication may have begun. */
+	if (o->blind && o->banner && !o->told[PEV_AUTHED])
+		obs_tell(o, PEV_USERAUTH);
 	/*
 	 * Requests after the first key's (turn 3) with no success: a client
 	 * that offered several keys (or whose accepted key did not sign).
@@ -1253,7 +1271,7 @@ int
 proxy_relay(int sock, int in, int out, proxy_cb *cb, void *arg,
     char **cause)
 {
-	struct sigaction sa, osa, ha, oha;
+	struct sigaction sa, osa, ha, oha, ota;
 	sigset_t	 hup, omask, pollmask;
 	struct dir	 up, down;
 	struct obs	 o;
@@ -1313,16 +1331,21 @@ proxy_relay(int sock, int in, int out, proxy_cb *cb, void *arg,
 	sigemptyset(&ha.sa_mask);
 	sigemptyset(&hup);
 	sigaddset(&hup, SIGHUP);
+	sigaddset(&hup, SIGTERM);
 	sigprocmask(SIG_BLOCK, &hup, &omask);
 	pollmask = omask;
 	sigdelset(&pollmask, SIGHUP);
+	sigdelset(&pollmask, SIGTERM);
 	sigaction(SIGHUP, &ha, &oha);
+	/* paramiko's ProxyCommand.close() sends SIGTERM: the same end. */
+	sigaction(SIGTERM, &ha, &ota);
 
 	r = relay_loop(sock, &up, &down, &o, &pollmask, cause);
 
 	/* A pending SIGHUP lands in our handler before the old one returns. */
 	sigprocmask(SIG_SETMASK, &omask, NULL);
 	sigaction(SIGHUP, &oha, NULL);
+	sigaction(SIGTERM, &ota, NULL);
 	sigaction(SIGPIPE, &osa, NULL);
 	dir_free(&up);
 	dir_free(&down);

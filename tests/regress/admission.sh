@@ -628,7 +628,6 @@ PROXY=(ssh -F /dev/null "${SSHOPTS[@]}" -o IdentitiesOnly=yes
     -o IdentityAgent=none -i "$T/keys/right"
     -o "ProxyCommand=$SAFESSH --proxy %h %p")
 fresh e3
-strict > "$SAFESSH_CONFIG"
 s0=$(sconns NA)
 timeout 60 "${PROXY[@]}" -p "$NA" 127.0.0.1 true 2>"$T/err"
 eq "--proxy, notallowed, clean history: ssh exits 255" 255 $?
