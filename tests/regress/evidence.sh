@@ -20,6 +20,9 @@ SV=127.0.0.1
 fresh() {
 	export SAFESSH_STATE_DIR=$T/state-$1
 }
+not() {
+	! "$@"
+}
 ledger() {
 	echo "$SAFESSH_STATE_DIR/servers/$SV"
 }
@@ -76,8 +79,10 @@ eq "control, ssh's messages seen: 2 failures reach sshd, 18 refused" \
     "2 18" "$(loop plain)"
 eq "-E FILE: 2 failures reach sshd, 18 refused" "2 18" \
     "$(loop elog -E "$T/ssh.log")"
+fresh a-elog		# loop ran in a subshell: its state dir, again
 eq "-E FILE: read back, recorded as authfail" 2 "$(nout authfail)"
 eq "-y: 2 failures, 18 refused" "2 18" "$(loop syslog -y)"
+fresh a-syslog
 eq "-y: recorded as unknown (a failure)" 2 "$(nout unknown)"
 eq "-q: 2 failures, 18 refused" "2 18" "$(loop q -q)"
 eq "-o LogLevel=QUIET: 2 failures, 18 refused" "2 18" \
