@@ -133,9 +133,9 @@ eq "safessh.conf(5) documents each key once" "" "$dups"
 # Every "key = value" in the pages' literal displays is a real key, and
 # each example configuration in safessh.conf(5) loads.
 # A display whose first line is "# ansible.cfg" (or another program's
-# file, "# NAME.cfg") is not safessh's.
+# file, "# NAME.cfg", or a program, "# NAME.py") is not safessh's.
 ex_keys=$(awk '/^\.Bd -literal/ {d = 1; first = 1; next} /^\.Ed/ {d = 0}
-    d && first {first = 0; if (/^# [a-z_.-]+\.cfg$/) {d = 0; next}}
+    d && first {first = 0; if (/^# [a-z_.-]+\.(cfg|py)$/) {d = 0; next}}
     d && /^[a-z_]+ *=/ {sub(/ *=.*/, ""); print}' "$MAN1" "$MAN5" |
     sort -u)
 eq "the examples use only real keys" "" "$(missing "$ex_keys" "$code_keys")"
