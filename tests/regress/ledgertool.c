@@ -245,8 +245,8 @@ cmpll(const void *a, const void *b)
 }
 
 /*
- * Time n admission decisions (lock, read, policy_decide, unlock) with
- * the default policy.  The first is reported apart (it may compact);
+ * Time n admission decisions (lock, read, attempt_decide: the budget and
+ * the server's state, unlock) with the default policy.  The first is reported apart (it may compact);
  * of the others, the median and the 90th percentile.
  */
 static void
@@ -257,6 +257,7 @@ decide(const char *server, long long n)
 	const struct policy *pol;
 	struct history	 h;
 	struct decision	 d;
+	struct attreq	 r;
 	char		*cause = NULL;
 	long long	 i, t0, *ns;
 	size_t		 before, after, natt = 0;
@@ -267,12 +268,17 @@ decide(const char *server, long long n)
 		die("no default policy");
 	if ((ns = calloc(n, sizeof(*ns))) == NULL)
 		die("out of memory");
+	memset(&r, 0, sizeof(r));
+	r.policy = pol;
+	r.host = "h";
+	r.who = "u key1";
+	r.parallel = 4;
 	before = lines(server);
 	for (i = 0; i < n; i++) {
 		t0 = nsec();
 		if (ledger_lock(l, &h, now, &cause) == -1)
 			die(cause);
-		policy_decide(pol, &h, "u key1", 4, now, &d);
+		attempt_decide(&r, &h, now, &d);
 		ledger_unlock(l);
 		natt = h.natt;
 		history_free(&h);
