@@ -116,7 +116,7 @@ base = r[0]["median"]
 for x in r:
     print("%-10s %8.2fs %8.2fs %8.2fs %6.2fx" % (x["command"], x["median"],
           x["min"], x["max"], x["median"] / base))
-print("connections seen by the server: %d (20 per run and case, plus one"
-      " key scan); safessh's ledger: %d attempts (20 per run)"
-      % (conns, attempts))
+print("connections seen by the server: %d; safessh's ledger: %d attempts"
+      " (20 per run and case, and one key scan, when no ControlPersist"
+      " master expires between tasks)" % (conns, attempts))
 PY
