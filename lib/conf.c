@@ -133,7 +133,11 @@ struct conf {
 	struct item	 *items;	/* in the order read */
 	size_t		  nitems;
 	char		**hosts;	/* each [host] section's patterns */
+	char		**hostat;	/* and its "file:line" */
 	size_t		  nhosts;
+	char		**files;	/* every file conf_load() was given */
+	int		 *found;	/* 1: read; 0: not there */
+	size_t		  nfiles;
 	struct policy	**pols;		/* built-in, then user-defined */
 	size_t		  npols;
 };
@@ -449,9 +453,16 @@ conf_free(struct conf *conf)
 		free(conf->items[i].at);
 	}
 	free(conf->items);
-	for (i = 0; i < conf->nhosts; i++)
+	for (i = 0; i < conf->nhosts; i++) {
 		free(conf->hosts[i]);
+		free(conf->hostat[i]);
+	}
 	free(conf->hosts);
+	free(conf->hostat);
+	for (i = 0; i < conf->nfiles; i++)
+		free(conf->files[i]);
+	free(conf->files);
+	free(conf->found);
 	for (i = 0; i < conf->npols; i++)
 		free(conf->pols[i]);
 	free(conf->pols);
@@ -574,7 +585,7 @@ policy_begin(struct parse *p, const char *name)
 static int
 section(struct parse *p, char *s)
 {
-	char	 buf[64], *kind, *rest, *t, *save, *pats, **nh;
+	char	 buf[64], *kind, *rest, *t, *save, *pats, **nh, **na, *at;
 	size_t	 len;
 
 	if (p->sect == S_POLICY && policy_end(p) == -1)
@@ -644,13 +655,21 @@ section(struct parse *p, char *s)
 		}
 		nh = reallocarray(p->conf->hosts, p->conf->nhosts + 1,
 		    sizeof(*nh));
-		if (nh == NULL) {
+		if (nh != NULL)
+			p->conf->hosts = nh;
+		na = reallocarray(p->conf->hostat, p->conf->nhosts + 1,
+		    sizeof(*na));
+		if (na != NULL)
+			p->conf->hostat = na;
+		at = xstrfmt("%s:%d", p->file, p->lineno);
+		if (nh == NULL || na == NULL || at == NULL) {
 			free(pats);
+			free(at);
 			perr(p, 0, "%s", strerror(ENOMEM));
 			return -1;
 		}
-		p->conf->hosts = nh;
 		p->host = (long)p->conf->nhosts;
+		na[p->conf->nhosts] = at;
 		nh[p->conf->nhosts++] = pats;
 		p->sect = S_HOST;
 		p->sname = xstrfmt("[host %s]", pats);
@@ -1060,6 +1079,50 @@ fail:
 	return -1;
 }
 
+/* Remember a file conf_load() was given: read (1) or not there (0). */
+static int
+addfile(struct conf *conf, const char *path, int found)
+{
+	char	**nf;
+	int	 *nb;
+
+	if ((nf = reallocarray(conf->files, conf->nfiles + 1,
+	    sizeof(*nf))) == NULL)
+		return -1;
+	conf->files = nf;
+	if ((nb = reallocarray(conf->found, conf->nfiles + 1,
+	    sizeof(*nb))) == NULL)
+		return -1;
+	conf->found = nb;
+	if ((nf[conf->nfiles] = strdup(path)) == NULL)
+		return -1;
+	nb[conf->nfiles++] = found;
+	return 0;
+}
+
+/* The i-th file given to conf_load(): 0 with *path and *found; -1. */
+int
+conf_file(const struct conf *conf, size_t i, const char **path, int *found)
+{
+	if (conf == NULL || i >= conf->nfiles)
+		return -1;
+	*path = conf->files[i];
+	*found = conf->found[i];
+	return 0;
+}
+
+/* The i-th [host] section: 0 with *patterns and *at; -1 past the end. */
+int
+conf_section(const struct conf *conf, size_t i, const char **patterns,
+    const char **at)
+{
+	if (conf == NULL || i >= conf->nhosts)
+		return -1;
+	*patterns = conf->hosts[i];
+	*at = conf->hostat[i];
+	return 0;
+}
+
 /*
  * Read one file into conf (see safessh.h).  On error nothing of this
  * file's settings is kept, but [policy] sections already read stay.
@@ -1073,7 +1136,14 @@ conf_load(struct conf *conf, const char *path, int must_exist, char **cause)
 	int		 fd, r;
 
 	*cause = NULL;
-	if ((fd = openconf(path, must_exist, cause)) == -2)
+	fd = openconf(path, must_exist, cause);
+	if (fd != -1 && addfile(conf, path, fd != -2) == -1) {
+		if (fd >= 0)
+			close(fd);
+		*cause = xstrfmt("%s", strerror(ENOMEM));
+		return -1;
+	}
+	if (fd == -2)
 		return 0;
 	if (fd == -1)
 		return -1;
@@ -1112,8 +1182,11 @@ conf_load(struct conf *conf, const char *path, int must_exist, char **cause)
 			free(conf->items[conf->nitems].str);
 			free(conf->items[conf->nitems].at);
 		}
-		while (conf->nhosts > nhosts)
-			free(conf->hosts[--conf->nhosts]);
+		while (conf->nhosts > nhosts) {
+			conf->nhosts--;
+			free(conf->hosts[conf->nhosts]);
+			free(conf->hostat[conf->nhosts]);
+		}
 		*cause = p.err;
 		return -1;
 	}

@@ -648,75 +648,43 @@ ssh_lines(struct report *r, const struct doctor *d, const struct gview *g)
 
 /* ----------------------------------------------------- safessh config */
 
-/* The [host] sections of one safessh config file, with file:line. */
+/* The files conf.c read and their [host] sections, with file:line. */
 static void
-conf_sections(struct report *r, const struct doctor *d, const char *path,
-    int *n)
+conf_files(struct report *r, const struct doctor *d)
 {
-	FILE		*fp;
 	struct hostconf	 hc;
-	char		 line[1024], pat[1024], *s, *cause = NULL;
-	long		 lineno = 0;
+	const char	*path, *pats, *at;
+	char		 pat[1024], *cause = NULL;
+	size_t		 i;
+	int		 found;
 
-	if ((fp = fopen(path, "re")) == NULL)
-		return;
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		lineno++;
-		s = line + strspn(line, " \t");
-		if (strncmp(s, "[host", 5) != 0 ||
-		    (s[5] != ' ' && s[5] != '\t'))
-			continue;
-		s[strcspn(s, "]")] = '\0';
-		s += 5;
-		s += strspn(s, " \t");
-		(*n)++;
-		fprintf(r->out, "  %s:%ld: [host %s]\n", path, lineno, s);
+	fprintf(r->out, "\nsafessh's [host] sections\n");
+	for (i = 0; conf_file(d->conf, i, &path, &found) == 0; i++)
+		fprintf(r->out, "  config: %s (%s)\n", path, found ? "read" :
+		    "not there");
+	if (i == 0)
+		fprintf(r->out, "  config: none%s\n",
+		    getenv("SAFESSH_CONFIG") != NULL ? " (SAFESSH_CONFIG)" :
+		    "");
+	for (i = 0; conf_section(d->conf, i, &pats, &at) == 0; i++) {
+		fprintf(r->out, "  %s: [host %s]\n", at, pats);
 		/* Show the settings of its first plain pattern. */
-		strlcpy(pat, s, sizeof(pat));
+		strlcpy(pat, pats, sizeof(pat));
 		pat[strcspn(pat, " \t,")] = '\0';
-		if (d->conf == NULL || pat[0] == '!' ||
+		if (pat[0] == '!' ||
 		    conf_host(d->conf, pat, &hc, &cause) == -1) {
 			free(cause);
 			cause = NULL;
 			continue;
 		}
 		fprintf(r->out, "      identity = %s, server = %s, "
-		    "policy = %s\n", hc.identity != NULL ? hc.identity :
+		    "policy = %s%s%s\n", hc.identity != NULL ? hc.identity :
 		    "(unset: ssh's first key file)", hc.server != NULL ?
-		    hc.server : "(the host's address)", hc.policy->name);
+		    hc.server : "(the host's address)", hc.policy->name,
+		    hc.agent ? ", agent = yes" : "", hc.certificate != NULL ||
+		    hc.certauto ? ", certificate" : "");
 	}
-	fclose(fp);
-}
-
-/* The files conf_load_default() reads, in its order. */
-static void
-conf_files(struct report *r, const struct doctor *d)
-{
-	const char	*env;
-	char		*path = NULL;
-	int		 n = 0;
-
-	fprintf(r->out, "\nsafessh's [host] sections\n");
-	if ((env = getenv("SAFESSH_CONFIG")) != NULL && *env != '\0') {
-		fprintf(r->out, "  config: %s (SAFESSH_CONFIG)\n", env);
-		conf_sections(r, d, env, &n);
-	} else {
-		fprintf(r->out, "  config: /etc/safessh.conf, then ");
-		conf_sections(r, d, "/etc/safessh.conf", &n);
-		if ((env = getenv("XDG_CONFIG_HOME")) != NULL && *env == '/')
-			path = xstrfmt("%s/safessh/config", env);
-		else
-			path = xstrfmt("%s/.config/safessh/config",
-			    getenv("HOME") != NULL && *getenv("HOME") != '\0' ?
-			    getenv("HOME") : pwhome());
-		if (path != NULL) {
-			if (n == 0)
-				fprintf(r->out, "%s\n", path);
-			conf_sections(r, d, path, &n);
-		}
-		free(path);
-	}
-	if (n == 0)
+	if (i == 0)
 		fprintf(r->out, "  none: every host gets [defaults]; safessh "
 		    "then offers ssh's first existing key file\n");
 }

@@ -251,6 +251,17 @@ void	 conf_free(struct conf *);
 int	 conf_duration(const char *, long *);
 /* ssh_config-style pattern list ("a*,!b" or space separated); 1/0. */
 int	 conf_match(const char *, const char *);
+/*
+ * The i-th file conf_load() was given, in order: 0 with its path and
+ * whether it was read (1) or not there (0); -1 past the end.
+ */
+int	 conf_file(const struct conf *, size_t, const char **, int *);
+/*
+ * The i-th [host] section read, in order: 0 with its patterns (blank
+ * separated) and "file:line"; -1 past the end.  Strings belong to conf.
+ */
+int	 conf_section(const struct conf *, size_t, const char **,
+	    const char **);
 /* Each configuration key, for the documentation test; NULL-terminated. */
 extern const char *const conf_keys[];
 

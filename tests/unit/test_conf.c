@@ -1109,6 +1109,8 @@ t_twofiles(void **state UNUSED)
 	struct conf	*conf;
 	struct hostconf	 hc;
 	char		*sys, *user, *bad, *cause, *want;
+	const char	*path, *pats, *at;
+	int		 found;
 
 	sys = writeconf(
 	    "[defaults]\n"
@@ -1149,11 +1151,39 @@ t_twofiles(void **state UNUSED)
 	assert_int_equal(hc.port, 22);
 
 	/* A file with an error adds none of its settings. */
-	bad = writeconf("[defaults]\nparallel = 9\nuser = x y\n");
+	bad = writeconf("[defaults]\nparallel = 9\n[host z]\nuser = x y\n");
 	assert_int_equal(conf_load(conf, bad, 0, &cause), -1);
 	free(cause);
 	assert_int_equal(conf_host(conf, "c", &hc, &cause), 0);
 	assert_int_equal(hc.parallel, 2);
+
+	/* The files given and the [host] sections, with file:line. */
+	want = xstrfmt("%s/nosuch", dir);
+	assert_int_equal(conf_load(conf, want, 0, &cause), 0);
+	assert_int_equal(conf_file(conf, 0, &path, &found), 0);
+	assert_string_equal(path, sys);
+	assert_int_equal(found, 1);
+	assert_int_equal(conf_file(conf, 1, &path, &found), 0);
+	assert_string_equal(path, user);
+	assert_int_equal(conf_file(conf, 2, &path, &found), 0);
+	assert_string_equal(path, bad);		/* given, though refused */
+	assert_int_equal(conf_file(conf, 3, &path, &found), 0);
+	assert_string_equal(path, want);
+	assert_int_equal(found, 0);
+	assert_int_equal(conf_file(conf, 4, &path, &found), -1);
+	free(want);
+	assert_int_equal(conf_section(conf, 0, &pats, &at), 0);
+	assert_string_equal(pats, "a");
+	want = xstrfmt("%s:5", sys);
+	assert_string_equal(at, want);
+	free(want);
+	assert_int_equal(conf_section(conf, 1, &pats, &at), 0);
+	assert_string_equal(pats, "a b");
+	want = xstrfmt("%s:4", user);
+	assert_string_equal(at, want);
+	free(want);
+	/* The refused file's [host z] is gone with its settings. */
+	assert_int_equal(conf_section(conf, 2, &pats, &at), -1);
 
 	free(bad);
 	free(sys);
