@@ -408,3 +408,79 @@ child_run_as(const char *path, char *const argv[], child_line_cb *cb,
 	close(sigp[1]);
 	return -1;
 }
+
+/*
+ * Run argv (argv[0] a path) with stdin from /dev/null and stderr ours,
+ * or /dev/null when quiet, and collect its standard output: 0 with *text
+ * (allocated, NUL-terminated; the caller frees) and its wait status in
+ * *wstatus, or -1 with *cause when it could not be run or read.
+ */
+int
+child_capture(char *const argv[], int quiet, char **text, int *wstatus,
+    char **cause)
+{
+	struct buf	 out = { NULL, 0, 0 };
+	char		 buf[4096];
+	ssize_t		 r;
+	pid_t		 pid;
+	int		 p[2], devnull, status, nomem = 0;
+
+	*text = NULL;
+	*wstatus = -1;
+	/* Opened before fork: only dup2, execv and _exit in the child. */
+	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		*cause = xstrfmt("/dev/null: %s", strerror(errno));
+		return -1;
+	}
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		*cause = xstrfmt("pipe: %s", strerror(errno));
+		close(devnull);
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		*cause = xstrfmt("fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		close(devnull);
+		return -1;
+	}
+	if (pid == 0) {
+		if (dup2(devnull, STDIN_FILENO) == -1 ||
+		    (quiet && dup2(devnull, STDERR_FILENO) == -1) ||
+		    dup2(p[1], STDOUT_FILENO) == -1)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	close(devnull);
+	while ((r = read(p[0], buf, sizeof(buf))) != 0) {
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (!nomem && buf_add(&out, buf, (size_t)r) == -1)
+			nomem = 1;	/* read on: the child must not block */
+	}
+	close(p[0]);
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR) {
+			status = -1;
+			break;
+		}
+	}
+	if (nomem || (out.p == NULL && (out.p = strdup("")) == NULL)) {
+		free(out.p);
+		*cause = xstrfmt("out of memory");
+		return -1;
+	}
+	if (status == -1) {
+		free(out.p);
+		*cause = xstrfmt("%s: %s", argv[0], strerror(errno));
+		return -1;
+	}
+	*text = out.p;
+	*wstatus = status;
+	return 0;
+}

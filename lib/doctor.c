@@ -8,6 +8,7 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -157,7 +158,7 @@ gview_run(const char *ssh, int noconf, const char *key, const char *host,
 {
 	struct arglist	 av = { NULL, 0, 0 };
 	char		*text = NULL, *line, *next, *v;
-	int		 r = -1;
+	int		 r = -1, status;
 
 	memset(g, 0, sizeof(g[0]));
 	strlcpy(g->alias, host, sizeof(g->alias));
@@ -177,8 +178,12 @@ gview_run(const char *ssh, int noconf, const char *key, const char *host,
 		*cause = xstrfmt("out of memory");
 		goto out;
 	}
-	if (sshconf_capture(av.list, 1, &text, cause) == -1)
+	if (child_capture(av.list, 1, &text, &status, cause) == -1)
 		goto out;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		*cause = xstrfmt("'%s -G' failed for this destination", ssh);
+		goto out;
+	}
 	for (line = text; line != NULL && *line != '\0'; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';

@@ -519,7 +519,6 @@ int	 sshconf_probe(const char *, char *const [], const char *, int,
 	    time_t, struct sshprobe *, char **);
 void	 sshconf_probe_free(struct sshprobe *);
 void	 sshconf_server(const char *, int, char *, size_t);
-int	 sshconf_capture(char *const [], int, char **, char **);
 /* The installed ssh's version (902 for 9.2; 0 unknown), cached. */
 int	 sshconf_version(const char *, const char *, int *, char **);
 /* Is a -F path our own filtered copy?  1 with the original (or NULL). */
@@ -538,6 +537,12 @@ int	 child_run(char *const [], child_line_cb *, void *, int *, char **);
 /* The same, running the program at path (argv[0] is only ssh's name). */
 int	 child_run_as(const char *, char *const [], child_line_cb *, void *,
 	    int *, char **);
+/*
+ * Run argv with stdin from /dev/null (stderr ours, or /dev/null when
+ * quiet): 0 with its stdout in *text (caller frees) and its wait status,
+ * or -1 with *cause.
+ */
+int	 child_capture(char *const [], int, char **, int *, char **);
 
 /* --------------------------------------------------------------- proxy.c */
 

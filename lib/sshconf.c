@@ -575,52 +575,20 @@ probe_parse(struct sshprobe *pr, char *text)
 static int
 run_capture(char *const argv[], struct buf *out, int quiet, char **cause)
 {
-	int	 p[2], status = -1, devnull;
-	pid_t	 pid;
-	char	 buf[4096];
-	ssize_t	 r;
+	char	*text;
+	int	 status;
 
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		*cause = xstrfmt("pipe: %s", strerror(errno));
+	if (child_capture(argv, quiet, &text, &status, cause) == -1)
 		return -1;
-	}
-	if ((pid = fork()) == -1) {
-		*cause = xstrfmt("fork: %s", strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		if ((devnull = open("/dev/null", O_RDWR)) != -1) {
-			dup2(devnull, STDIN_FILENO);
-			if (quiet)
-				dup2(devnull, STDERR_FILENO);
-		}
-		dup2(p[1], STDOUT_FILENO);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	while ((r = read(p[0], buf, sizeof(buf))) != 0) {
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (buf_add(out, buf, (size_t)r) == -1)
-			break;
-	}
-	close(p[0]);
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR) {
-			status = -1;
-			break;
-		}
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		free(text);
 		*cause = xstrfmt("'%s -G' failed for this destination",
 		    argv[0]);
 		return -1;
 	}
+	out->p = text;
+	out->len = strlen(text);
+	out->cap = out->len + 1;
 	return 0;
 }
 
@@ -736,30 +704,6 @@ sshconf_version(const char *statedir, const char *ssh, int *ver,
 			free(c);
 		free(out.p);
 	}
-	return 0;
-}
-
-/*
- * Run argv (an "ssh -G" command line), stdin from /dev/null, stderr ours
- * unless quiet, and hand back its standard output in *text (allocated,
- * NUL-terminated; the caller frees).  0, or -1 with *cause unless it
- * exited 0.
- */
-int
-sshconf_capture(char *const argv[], int quiet, char **text, char **cause)
-{
-	struct buf	out = { NULL, 0, 0 };
-
-	*text = NULL;
-	if (run_capture(argv, &out, quiet, cause) == -1) {
-		free(out.p);
-		return -1;
-	}
-	if (out.p == NULL && (out.p = strdup("")) == NULL) {
-		*cause = xstrfmt("out of memory");
-		return -1;
-	}
-	*text = out.p;
 	return 0;
 }
 
