@@ -601,6 +601,52 @@ jump_link(struct job *j)
 	}
 }
 
+/* Where the certificate came from, for messages (static text). */
+static const char *
+certsrc(const struct job *j)
+{
+	static char	buf[PATH_MAX + 48];
+
+	if (j->cmd.certificate != NULL)
+		return "-o CertificateFile";
+	snprintf(buf, sizeof(buf), "certificate = %sat %s",
+	    j->hc.certauto && j->hc.certificate == NULL ? "auto " : "",
+	    j->hc.certificate_at != NULL ? j->hc.certificate_at : "?");
+	return buf;
+}
+
+/*
+ * The certificate must be one of the key's: ssh would offer it, fail to
+ * sign with the key, and the server would book a failed login.  Exits
+ * when it is not; a key whose public half cannot be read here (an old
+ * PEM file without its .pub) is left to ssh.
+ */
+static void
+cert_matches(const struct job *j, const char *keypath)
+{
+	unsigned char	*cb = NULL, *kb = NULL;
+	size_t		 cl = 0, kl = 0;
+	char		 pub[PATH_MAX];
+	int		 enc, ok = 1;
+
+	if (agent_pubfile(j->cert, &cb, &cl) == -1)
+		die("%s: certificate %s (%s): not a certificate file",
+		    j->host, j->cert, certsrc(j));
+	if (!j->keypub)
+		(void)agent_keyfile(keypath, &enc, &kb, &kl);
+	if (kb == NULL && (size_t)snprintf(pub, sizeof(pub), "%s.pub",
+	    j->key) < sizeof(pub))
+		(void)agent_pubfile(pub, &kb, &kl);
+	if (kb != NULL)
+		ok = agent_certof(cb, cl, kb, kl);
+	free(cb);
+	free(kb);
+	if (!ok)
+		die("%s: certificate %s (%s) is not a certificate of the key "
+		    "%s (%s): ssh would offer it and fail", j->host, j->cert,
+		    certsrc(j), j->key, j->keysrc);
+}
+
 /* A connection of its own needs the one key: exits without it. */
 static void
 require_key(struct job *j)
@@ -631,15 +677,15 @@ require_key(struct job *j)
 	 */
 	if (!file_exists(path))
 		die("%s: identity %s: not a regular file", j->host, path);
-	at = j->cmd.certificate != NULL ? "-o CertificateFile" :
-	    j->hc.certificate_at != NULL ? j->hc.certificate_at :
-	    "beside the key";
+	at = certsrc(j);
 	if (j->cert[0] != '\0' && access(j->cert, R_OK) == -1)
 		die("%s: certificate %s (%s): %s", j->host, j->cert, at,
 		    strerror(errno));
 	if (j->cert[0] != '\0' && !file_exists(j->cert))
 		die("%s: certificate %s (%s): not a regular file", j->host,
 		    j->cert, at);
+	if (j->cert[0] != '\0')
+		cert_matches(j, path);
 }
 
 /*
@@ -942,8 +988,8 @@ keynote(const struct job *j)
 		return;
 	if (j->cert[0] != '\0')
 		fprintf(stderr, "safessh: %s: the key offered was certificate "
-		    "%s of %s (%s; certificate = at %s)\n", j->host, j->cert,
-		    j->key, j->keysrc, j->hc.certificate_at);
+		    "%s of %s (%s; %s)\n", j->host, j->cert, j->key,
+		    j->keysrc, certsrc(j));
 	else
 		fprintf(stderr, "safessh: %s: the key offered was %s%s (%s)\n",
 		    j->host, j->key, j->keypub ? ".pub, from the agent" : "",

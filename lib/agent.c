@@ -419,3 +419,29 @@ agent_keyfile(const char *path, int *encrypted, unsigned char **blob,
 	free(text);
 	return 0;
 }
+
+/*
+ * Is cert (a certificate's blob) a certificate of key (a plain key's
+ * blob)?  A certificate carries "TYPE-cert-v01@openssh.com", a nonce,
+ * then the key's own public fields as the plain blob has them after its
+ * type.  1 if so, 0 if not (or either is malformed).
+ */
+int
+agent_certof(const unsigned char *cert, size_t clen, const unsigned char *key,
+    size_t klen)
+{
+	static const char	 suffix[] = "-cert-v01@openssh.com";
+	const unsigned char	*cp = cert, *kp = key, *ct, *kt, *nonce;
+	const unsigned char	*cend = cert + clen, *kend = key + klen;
+	size_t			 ctl, ktl, nl, sl = sizeof(suffix) - 1;
+
+	if (getstr(&cp, cend, &ct, &ctl) == -1 ||
+	    getstr(&kp, kend, &kt, &ktl) == -1 ||
+	    getstr(&cp, cend, &nonce, &nl) == -1)
+		return 0;
+	if (ctl != ktl + sl || memcmp(ct, kt, ktl) != 0 ||
+	    memcmp(ct + ktl, suffix, sl) != 0)
+		return 0;
+	return (size_t)(cend - cp) >= (size_t)(kend - kp) &&
+	    memcmp(cp, kp, (size_t)(kend - kp)) == 0;
+}

@@ -633,6 +633,9 @@ int	 agent_pubfile(const char *, unsigned char **, size_t *);
  * (OpenSSH's own format does, even encrypted).  0, or -1 with errno.
  */
 int	 agent_keyfile(const char *, int *, unsigned char **, size_t *);
+/* Is the first blob a certificate of the key that is the second?  1/0. */
+int	 agent_certof(const unsigned char *, size_t, const unsigned char *,
+	    size_t);
 
 /* --------------------------------------------------------------- reuse.c */
 

@@ -208,6 +208,19 @@ eq "certificate = PATH: one key offered" 1 "$n"
 eq "certificate = PATH: the certificate again" $((c + 1)) \
     "$(grep -c 'ED25519-CERT' "$SSHD_LOG")"
 
+run ckopt -i "$K/ck" -o "CertificateFile=$K/ck-cert.pub" bare
+eq "-o CertificateFile on the command line: exit 0" 0 "$rc"
+eq "-o CertificateFile: one key offered" 1 "$n"
+eq "-o CertificateFile: the certificate again" $((c + 2)) \
+    "$(grep -c 'ED25519-CERT' "$SSHD_LOG")"
+
+c0=$(t_conns)
+run ckbad -i "$K/wrong1" -o "CertificateFile=$K/ck-cert.pub" bare
+eq "a certificate of another key: refused (255)" 255 "$rc"
+eq "a certificate of another key: no connection" "$c0" "$(t_conns)"
+check "a certificate of another key: says so" \
+    grep -qF "is not a certificate of the key $K/wrong1 (-i)" "$T/ckbad.err"
+
 # The default: a -cert.pub beside the key is not offered.
 run ckplain ckplain
 eq "no certificate =: the plain key only (not in authorized_keys: 255)" \
@@ -232,7 +245,8 @@ eq "untrusted certificate: exit 255" 255 "$rc"
 eq "untrusted certificate: one key offered, not the plain key after" 1 "$n"
 eq "untrusted certificate: no login" 0 "$a"
 check "untrusted certificate: the key line names the certificate" \
-    grep -qF "certificate $K/bk-cert.pub" "$T/bkauto.err"
+    grep -qF "certificate $K/bk-cert.pub of $K/bk (identity = at" \
+    "$T/bkauto.err"
 check "plain ssh -i bk gets in (with the plain key; safessh did not)" \
     env ssh "${SSHOPTS[@]}" -o IdentityAgent=none -o IdentitiesOnly=yes \
     -i "$K/bk" -p "$PORT" 127.0.0.1 true

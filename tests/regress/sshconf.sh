@@ -101,12 +101,14 @@ eq "--doctor: both lines commented out for ssh" 2 \
     "$(grep -c 'safessh comments it out' <<<"$out")"
 
 # -o CertificateFile on the command line is a key too: it is then the
-# one key offered (the certificate), as with certificate =.
+# one key offered, as with certificate =, and must be a certificate of
+# the key: one of wrong2 for "right" is refused before connecting.
 conf ""
 s=$(offers "$SAFESSH" -o "CertificateFile=$T/keys/wrong2-cert.pub" t true)
-eq "-o CertificateFile: one key offered" 1 "$s"
-check "-o CertificateFile: it was the certificate" \
-    grep -q "ED25519-CERT" "$SSHD_LOG"
+eq "-o CertificateFile of another key: nothing offered" 0 "$s"
+out=$("$SAFESSH" -o "CertificateFile=$T/keys/wrong2-cert.pub" t true 2>&1)
+check "-o CertificateFile of another key: says why" \
+    grep -q "is not a certificate of the key" <<<"$out"
 
 # A filtered copy does not outlive its source.  The system files hold a
 # key line (so the copy is made); the user's config names u's Port;
