@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/ledger.sh: the cost of one admission decision (lock, read and fold
-# the server's ledger, policy_decide with the default policy, unlock) as
+# the server's ledger, attempt_decide with the default policy, unlock) as
 # the ledger grows: 1 attempt, 1 000 and 100 000 attempts written raw
 # into one file (the first decision compacts it; the table shows the
 # file before and after, and the cost of that first decision apart),
