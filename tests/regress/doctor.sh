@@ -185,9 +185,10 @@ if [ -x "$LT" ]; then
 	"$LT" cooldown 127.0.0.1 $(( $(date +%s) + 600 )) "test ban"
 	out=$("$SAFESSH" --doctor site 2>"$T/err")
 	rc=$?
-	eq "cooldown: exit 1" 1 "$rc"
-	check "cooldown: state shown" grep -qF 'state: cooldown until' <<<"$out"
-	check "cooldown: fix names --check" \
+	eq "blocked: exit 1" 1 "$rc"
+	check "blocked: state shown" \
+	    grep -qE 'state: blocked: test ban; next probe at' <<<"$out"
+	check "blocked: fix names --check" \
 	    grep -qF 'safessh --check site' <<<"$out"
 	"$SAFESSH" --forget site 2>/dev/null
 	"$SAFESSH" --doctor site >/dev/null 2>&1
