@@ -27,6 +27,12 @@
  * port of the server answered within ANSWER_WINDOW, means nothing
  * listens there: it costs nothing and moves nothing.
  *
+ * What the server teaches (learn.c) rides along: a ban signature that
+ * blocks an ok or suspect server tightens its learned limits
+ * (learn_ban), an answered probe ends the ban and measures it
+ * (learn_lifted), and admission applies the learned count and cooldown
+ * on top of the configured policy (learn_policy).
+ *
  * The decisions (attempt_decide, attempt_next) are pure functions of
  * the request, the history and a clock value; attempt_admit and
  * attempt_settle wrap each in one ledger transaction.
@@ -211,12 +217,19 @@ attempt_decide(const struct attreq *r, const struct history *h, time_t now,
 {
 	static const struct history	 empty;
 	struct srvstate			 st;
+	struct policy			 eff;
+	const struct policy		*pol = r->policy;
 	const struct attempt		*p;
 	char				 why[256];
 
 	if (h == NULL)
 		h = &empty;
-	policy_decide(r->policy, h, r->who, r->parallel, now, d);
+	/* What the server taught applies on top of the policy (learn.c). */
+	if (pol != NULL && learn_any(&h->lr)) {
+		learn_policy(pol, &h->lr, &eff);
+		pol = &eff;
+	}
+	policy_decide(pol, h, r->who, r->parallel, now, d);
 	attempt_state(h, now, &st);
 	if (r->check) {
 		d->verdict = V_ADMIT;
@@ -321,6 +334,9 @@ attempt_next(const struct attreq *r, const struct history *h,
 	}
 
 	cap = r->policy != NULL ? r->policy->cooldown : BACKOFF_FIRST;
+	if (r->policy != NULL && h->lr.cooldown > cap)
+		cap = h->lr.cooldown;	/* a ban lasted that long (learn.c) */
+	out->lr = h->lr;
 	localtime_r(&t, &tm);
 	strftime(at, sizeof(at), "%H:%M", &tm);
 	switch (raw) {
@@ -335,6 +351,9 @@ attempt_next(const struct attreq *r, const struct history *h,
 			memset(&out->st, 0, sizeof(out->st));
 			out->st.since = now;
 			out->changed = 1;
+			/* The ban, if one was under way, is over: its length. */
+			out->lchanged = learn_lifted(&h->lr, &st, now,
+			    &out->lr);
 		}
 		return;
 	case RAW_NET:
@@ -365,6 +384,9 @@ attempt_next(const struct attreq *r, const struct history *h,
 		}
 		enter(out, SS_BLOCKED, now, cap < BACKOFF_FIRST ? cap :
 		    BACKOFF_FIRST, 0, why);
+		if (raw != RAW_UNKNOWN)
+			out->lchanged = learn_ban(r->policy, h, &h->lr, now,
+			    &out->lr);
 		return;
 	case SS_SUSPECT:
 		if (!probe && !after) {
@@ -373,6 +395,9 @@ attempt_next(const struct attreq *r, const struct history *h,
 		}
 		enter(out, SS_BLOCKED, now, cap < BACKOFF_FIRST ? cap :
 		    BACKOFF_FIRST, 0, why);
+		if (raw != RAW_UNKNOWN)
+			out->lchanged = learn_ban(r->policy, h, &h->lr, now,
+			    &out->lr);
 		return;
 	case SS_BLOCKED:
 		if (!probe)
@@ -468,7 +493,8 @@ attempt_settle(struct ledger *lg, const struct attreq *r, uint64_t id,
 		attempt_next(r, &h, a, raw, now, jitter_ms, out);
 		if ((a != NULL && ledger_outcome(lg, id, out->outcome, now,
 		    cause) == -1) || (out->changed &&
-		    ledger_state(lg, &out->st, cause) == -1)) {
+		    ledger_state(lg, &out->st, cause) == -1) ||
+		    (out->lchanged && ledger_learn(lg, &out->lr, cause) == -1)) {
 			ledger_unlock(lg);
 			history_free(&h);
 			return -1;
@@ -492,7 +518,8 @@ attempt_authed(struct ledger *lg, uint64_t id, time_t now, char **cause)
 {
 	struct history		 h;
 	const struct attempt	*a;
-	struct srvstate		 st;
+	struct srvstate		 st, cur;
+	struct learned		 lr;
 	int			 tries, c;
 
 	for (tries = 0; tries < 16; tries++) {
@@ -502,9 +529,14 @@ attempt_authed(struct ledger *lg, uint64_t id, time_t now, char **cause)
 		    ledger_outcome(lg, id, OUT_AUTH, now, cause) == -1))
 			goto fail;
 		if (a != NULL && h.st.state != SS_OK && h.st.probe == id) {
+			attempt_state(&h, now, &cur);
 			memset(&st, 0, sizeof(st));
 			st.since = now;
 			if (ledger_state(lg, &st, cause) == -1)
+				goto fail;
+			/* The ban, if one was under way, is over. */
+			if (learn_lifted(&h.lr, &cur, now, &lr) &&
+			    ledger_learn(lg, &lr, cause) == -1)
 				goto fail;
 		}
 		history_free(&h);

@@ -11,11 +11,13 @@
  *
  *	ledger	  = header *record
  *	header	  = "safessh-ledger" SP "1" SP server LF
- *	record	  = attempt / state / server / cooldown
+ *	record	  = attempt / state / server / learned / cooldown
  *	attempt	  = "a" SP id SP start SP pid SP proven SP host SP who
  *		    [SP port SP pstart] LF
  *	state	  = "s" SP id SP time SP outcome LF
  *	server	  = "g" SP sstate SP since SP until SP step SP probe SP why LF
+ *	learned	  = "l" SP max SP window SP lcool SP since SP banat SP why
+ *		    LF
  *	cooldown  = "c" SP until SP why LF	; read only (older files)
  *	id	  = 1*20DIGIT	; above every earlier id in the file
  *	start	  = 1*19DIGIT	; epoch seconds
@@ -27,6 +29,9 @@
  *	sstate	  = "ok" / "suspect" / "blocked"
  *	since, step = 1*19DIGIT	; seconds
  *	probe	  = 1*20DIGIT	; the probe's attempt id, 0: none
+ *	max	  = 1*10DIGIT	; learned failures per window, 0: none
+ *	window, lcool = 1*19DIGIT ; seconds; lcool 0: no ban length seen
+ *	banat	  = 1*19DIGIT	; the ban under way began, 0: none
  *	proven	  = "0" / "1"	; admitted on a just-proven key
  *	outcome	  = "inflight" / "auth" / "ok" / "authfail" / "noauth" /
  *		    "ban" / "drop" / "net" / "lost" / "unknown"
@@ -41,7 +46,8 @@
  *
  * Meaning: "a" starts an attempt (in flight); "s" records its new state,
  * the last one for an id winning; "g" records the server's state (G3,
- * see attempt.c), the last one winning; "c", written by older versions,
+ * see attempt.c), the last one winning; "l" what the server's answers
+ * taught (learn.c), the last one winning; "c", written by older versions,
  * reads as "blocked until" (0: ok).  Ids grow: a new one
  * is the larger of the file's last id + 1 and now * 1000, so that an
  * id handed out before a --forget is not handed out again after it
@@ -60,8 +66,10 @@
  * before the horizon (7 days, or the default policy's longest window if
  * longer), it is rewritten keeping every attempt in flight, the latest
  * success of each of the 32 most recent credentials ("who"), the newest
- * 200 other attempts within the horizon, and the server's state;
- * one "a" and one "s" line per attempt kept.  The new file is written
+ * 200 other attempts within the horizon, the server's state and what
+ * was learned; one "a" and one "s" line per attempt kept.  --forget
+ * keeps only the "l" line (a file without one is removed);
+ * --forget --limits removes the file.  The new file is written
  * to <server>.tmp.<pid>, fsync'd and renamed over the old one; readers
  * notice the new inode once they hold the lock and reopen.  A new
  * attempt is refused while 256 are in flight or the file has 1024
@@ -747,6 +755,32 @@ parseline(struct ledger *l, struct history *h, char *line, size_t lineno,
 		h->st.probe = id;
 		return NULL;
 	}
+	if (strcmp(f[0], "l") == 0) {
+		uint64_t	 max, win, cool, banat;
+
+		if (nf != 7) {
+			snprintf(why, whylen, "'l' record with %zu fields, "
+			    "not 7", nf);
+			return why;
+		}
+		if (num(f[1], INT32_MAX, &max) == -1 ||
+		    num(f[2], INT32_MAX, &win) == -1 ||
+		    num(f[3], INT32_MAX, &cool) == -1 ||
+		    num(f[4], INT64_MAX, &since) == -1 ||
+		    num(f[5], INT64_MAX, &banat) == -1)
+			return "bad learned limit field";
+		if (max > 0 && win == 0)
+			return "learned limit with no window";
+		memset(&h->lr, 0, sizeof(h->lr));
+		if ((err = dec(f[6], h->lr.why, sizeof(h->lr.why))) != NULL)
+			return err;
+		h->lr.max_failures = (int)max;
+		h->lr.window = (long)win;
+		h->lr.cooldown = (long)cool;
+		h->lr.since = (time_t)since;
+		h->lr.banat = (time_t)banat;
+		return NULL;
+	}
 	if (strcmp(f[0], "c") == 0) {
 		/* An older version's cooldown: blocked until then. */
 		if (nf != 3) {
@@ -788,7 +822,7 @@ torn(const struct ledger *l, const char *s, size_t n, size_t lineno)
 		    LEDGER_VERSION, l->server);
 		return n <= strlen(hdr) && strncmp(s, hdr, n) == 0;
 	}
-	if (strchr("ascg", s[0]) == NULL)
+	if (strchr("ascgl", s[0]) == NULL)
 		return 0;
 	return n == 1 || s[1] == ' ';
 }
@@ -936,6 +970,27 @@ fmt_srvstate(struct buf *sb, const struct srvstate *st)
 	return 0;
 }
 
+static int
+fmt_learned(struct buf *sb, const struct learned *lr)
+{
+	char	 w[sizeof(lr->why)];
+	long	 win = lr->window;
+
+	strlcpy(w, lr->why, sizeof(w));
+	if (lr->max_failures > 0 && win < 1)
+		win = 1;	/* never written as damage */
+	if (sb_fmt(sb, "l %d %ld %ld %lld %lld ",
+	    lr->max_failures < 0 ? 0 : lr->max_failures,
+	    win < 0 ? 0 : win > INT32_MAX ? INT32_MAX : win,
+	    lr->cooldown < 0 ? 0 : lr->cooldown > INT32_MAX ? INT32_MAX :
+	    lr->cooldown,
+	    (long long)(lr->since < 0 ? 0 : lr->since),
+	    (long long)(lr->banat < 0 ? 0 : lr->banat)) == -1 ||
+	    sb_enc(sb, w) == -1 || buf_add(sb, "\n", 1) == -1)
+		return -1;
+	return 0;
+}
+
 /* The history we never drop: at least a week, or the default policy's. */
 static long
 horizon(void)
@@ -1008,6 +1063,8 @@ choose(const struct ledger *l, const struct history *h, char *keep,
 	}
 	if (h->st.state != SS_OK)
 		lines++;
+	if (learn_any(&h->lr))
+		lines++;
 	return lines;
 }
 
@@ -1074,6 +1131,11 @@ compact(struct ledger *l, const struct history *h, const char *keep,
 	}
 	if (h->st.state != SS_OK) {
 		if (fmt_srvstate(&sb, &h->st) == -1)
+			goto nomem;
+		lines++;
+	}
+	if (learn_any(&h->lr)) {
+		if (fmt_learned(&sb, &h->lr) == -1)
 			goto nomem;
 		lines++;
 	}
@@ -1337,6 +1399,32 @@ ledger_state(struct ledger *l, const struct srvstate *st, char **cause)
 }
 
 /*
+ * While locked: record what the server taught (the last "l" line wins).
+ * 0, or -1 with *cause.
+ */
+int
+ledger_learn(struct ledger *l, const struct learned *lr, char **cause)
+{
+	struct buf	 sb = { NULL, 0, 0 };
+	int		 r;
+
+	*cause = NULL;
+	if (!l->locked) {
+		*cause = xstrfmt("%s: not locked", l->path);
+		return -1;
+	}
+	if (fmt_learned(&sb, lr) == -1) {
+		free(sb.p);
+		*cause = xstrfmt("ledger %s: %s; learned limit not recorded",
+		    l->path, strerror(ENOMEM));
+		return -1;
+	}
+	r = append(l, &sb, 1, "learned limit", cause);
+	free(sb.p);
+	return r;
+}
+
+/*
  * While locked: record that attempt id (read under this lock) changed
  * to outcome o at t.  0, or -1 with *cause.
  */
@@ -1456,26 +1544,58 @@ ledger_close(struct ledger *l)
 /*
  * Remove server's ledger under its lock, so that writers waiting for
  * the lock see it gone and start a new file; with it go the temporary
- * files of killed compactions.  A missing ledger is not an error.  0,
- * or -1 with *cause.
+ * files of killed compactions.  Unless limits, what was learned stays:
+ * the file is replaced (as a compaction does) by one that holds only
+ * its "l" line, with no ban under way.  A damaged file is removed.  A
+ * missing ledger is not an error.  0, or -1 with *cause.
  */
-int
-ledger_forget(const char *dir, const char *server, char **cause)
+static int
+forget(const char *dir, const char *server, int limits, char **cause)
 {
 	struct ledger	*l;
-	int		 r;
+	struct history	 h, keep;
+	char		*buf = NULL, *pc = NULL;
+	size_t		 len;
+	int		 r, parsed = 0;
 
 	if ((r = lopen(&l, dir, server, 0, cause)) != 0)
 		return r == 1 ? 0 : -1;
 	if ((r = lockfile(l, 0, cause)) == 0) {
 		untmp(l->dir, server);
-		if (unlink(l->path) == -1 && errno != ENOENT) {
+		if (!limits && readall(l, &buf, &len, &pc) == 0 &&
+		    parse(l, buf, len, &h, &pc) == 0) {
+			parsed = learn_any(&h.lr);
+			memset(&keep, 0, sizeof(keep));
+			keep.lr = h.lr;
+			keep.lr.banat = 0;
+			history_free(&h);
+		}
+		free(buf);
+		free(pc);
+		pc = NULL;
+		if (parsed && learn_any(&keep.lr)) {
+			l->locked = 1;
+			l->now = time(NULL);
+			r = compact(l, &keep, "", cause);
+		} else if (unlink(l->path) == -1 && errno != ENOENT) {
 			*cause = xstrfmt("%s: %s", l->path, strerror(errno));
 			r = -1;
 		}
 	}
 	ledger_close(l);
 	return r == -1 ? -1 : 0;
+}
+
+int
+ledger_forget(const char *dir, const char *server, char **cause)
+{
+	return forget(dir, server, 0, cause);
+}
+
+int
+ledger_forget_limits(const char *dir, const char *server, char **cause)
+{
+	return forget(dir, server, 1, cause);
 }
 
 static int

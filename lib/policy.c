@@ -278,6 +278,9 @@ label(const struct policy *p, const struct rule *r)
 {
 	const char	*name = p->name[0] != '\0' ? p->name : "policy";
 
+	if (p->learnrule > 0 && p->learnrule <= POLICY_MAXRULES &&
+	    r == &p->rules[p->learnrule - 1])
+		return p->learnlabel;	/* a learned rule (learn.c) */
 	if (p->nrules <= 1)
 		return name;
 	if (r->kind == RULE_PENALTY && r->penalty == 5 && r->noauth == 1 &&

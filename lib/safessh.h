@@ -198,6 +198,8 @@ struct policy {
 	int		 nrules;
 	long		 cooldown;	/* longest back-off of a blocked server */
 	long		 grace;		/* the server's LoginGraceTime */
+	int		 learnrule;	/* 1 + index of a learned rule; 0 */
+	char		 learnlabel[160]; /* its name in messages (learn.c) */
 };
 
 /* The settings for one destination, after all matching sections. */
@@ -317,11 +319,28 @@ struct srvstate {
 	char		 why[128];	/* the evidence, for messages */
 };
 
+/*
+ * What a server's own answers taught about its limits (learn.c): at most
+ * max_failures failed connections per window, and a ban that lasted at
+ * least cooldown.  Only ever tightened automatically; kept by compaction
+ * and by --forget, dropped by --forget --limits.
+ */
+struct learned {
+	int		 max_failures;	/* 0: no count learned */
+	long		 window;	/* seconds */
+	long		 cooldown;	/* longest ban seen, seconds; 0: none */
+	time_t		 since;		/* when it was last tightened */
+	time_t		 banat;		/* the ban under way began; 0: none */
+	char		 why[128];	/* "a ban after 3 failures in 4m at
+					   14:05" */
+};
+
 /* One server's recent history, as read from the ledger. */
 struct history {
 	struct attempt	*att;		/* oldest first */
 	size_t		 natt;
 	struct srvstate	 st;
+	struct learned	 lr;
 };
 
 enum verdict {
@@ -395,6 +414,8 @@ struct settlement {
 	int		 changed;	/* st is new */
 	int		 retry;		/* ours is the suspect's one retry */
 	int		 closedport;	/* refused where nothing listens */
+	struct learned	 lr;		/* what the server taught, after it */
+	int		 lchanged;	/* lr is new */
 };
 
 const char	*sstate_name(enum sstate);
@@ -418,6 +439,34 @@ int	 attempt_settle(struct ledger *, const struct attreq *, uint64_t,
 int	 attempt_authed(struct ledger *, uint64_t, time_t, char **);
 /* The server's state as one line of text (--status, --doctor). */
 void	 attempt_describe(const struct history *, time_t, char *, size_t);
+
+/* --------------------------------------------------------------- learn.c */
+
+/* Anything learned at all? */
+int	 learn_any(const struct learned *);
+/*
+ * Pure: a ban signature at now after the history h, under policy pol:
+ * what the server taught (old tightened).  1 if *out differs from old.
+ */
+int	 learn_ban(const struct policy *, const struct history *,
+	    const struct learned *, time_t, struct learned *);
+/*
+ * Pure: the server answered a probe at now while blocked since
+ * st->since: the ban lasted at least that long.  1 if *out changed.
+ */
+int	 learn_lifted(const struct learned *, const struct srvstate *, time_t,
+	    struct learned *);
+/*
+ * The policy in force: pol with the learned count rule added (named in
+ * out->learnlabel) and the longer cooldown.  *out is pol's copy when
+ * nothing is learned; 1 if a learned rule was added.
+ */
+int	 learn_policy(const struct policy *, const struct learned *,
+	    struct policy *);
+/* One line for --status: "learned: at most 2 failed in 10m (...)". */
+void	 learn_describe(const struct learned *, char *, size_t);
+/* A policy's rules as one line: "4 failed/10m, penalty 5s/10s". */
+void	 learn_rules(const struct policy *, char *, size_t);
 
 /* ------------------------------------------------------------- outcome.c */
 
@@ -476,8 +525,15 @@ time_t	 ledger_now(struct ledger *);
 int	 ledger_settle(struct ledger *, uint64_t, enum outcome, time_t,
 	    char **);
 void	 ledger_close(struct ledger *);
-/* Remove a server's history (--forget). */
+/*
+ * Remove a server's history (--forget); what was learned stays (the
+ * file then holds only its "l" line).  0 or -1.
+ */
 int	 ledger_forget(const char *, const char *, char **);
+/* The same, dropping what was learned too (--forget --limits). */
+int	 ledger_forget_limits(const char *, const char *, char **);
+/* While locked: record what the server taught (the last one wins). */
+int	 ledger_learn(struct ledger *, const struct learned *, char **);
 /* The servers with a ledger in dir; caller frees each and the array. */
 int	 ledger_servers(const char *, char ***, size_t *, char **);
 void	 history_free(struct history *);
