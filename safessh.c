@@ -94,7 +94,7 @@ static int	hops_reached(struct job *, uint64_t);
 	"       safessh --proxy host port\n" \
 	"       safessh --status [host]\n" \
 	"       safessh --check host\n" \
-	"       safessh --forget host\n" \
+	"       safessh --forget [--limits] host\n" \
 	"       safessh --dry-run [ssh options] destination [command ...]\n" \
 	"       safessh --doctor [host]\n" \
 	"       safessh --version | --help\n"
@@ -131,6 +131,8 @@ help(void)
 	    "a cooldown\n"
 	    "  --forget     clear a server's history once the cause is "
 	    "fixed\n"
+	    "  --limits     after --forget: drop the limits learned from "
+	    "its bans too\n"
 	    "  --dry-run    print the ssh argv and the admission decision, "
 	    "connect to none\n"
 	    "  --doctor     audit agent keys, ~/.ssh/id_*, IdentityFile "
@@ -1303,6 +1305,19 @@ mode_dryrun(int argc, char **argv)
 	else if (j.rp.way != RU_NONE)
 		printf("reuse: no master at %s\n", j.cmpath);
 	request(&j, 0, &r);
+	if (j.hc.policy != NULL) {
+		struct history	h;
+		struct policy	eff;
+		char		line[512];
+
+		if (ledger_lock(lg, &h, ledger_now(lg), &cause) == -1)
+			die("%s", cause);
+		ledger_unlock(lg);
+		learn_policy(j.hc.policy, &h.lr, &eff);
+		history_free(&h);
+		learn_rules(&eff, line, sizeof(line));
+		printf("policy %s\n", line);
+	}
 	if (attempt_admit(lg, &r, ledger_now(lg), 1, &d, &id, &cause) == -1)
 		die("%s", cause);
 	switch (d.verdict) {
@@ -1397,8 +1412,13 @@ mode_forget(int argc, char **argv)
 	struct job	 j;
 	char		*cause = NULL, **sv;
 	size_t		 n, i;
-	int		 found = 0;
+	int		 found = 0, limits = 0, r;
 
+	if (argc > 0 && strcmp(argv[0], "--limits") == 0) {
+		limits = 1;
+		argc--;
+		argv++;
+	}
 	if (argc != 1)
 		usage("--forget takes one host");
 	memset(&j, 0, sizeof(j));
@@ -1420,10 +1440,20 @@ mode_forget(int argc, char **argv)
 	} else
 		hostserver(&j, argv[0]);
 	forget_masters(&j, !found);
-	if (ledger_forget(j.statedir, j.server, &cause) == -1)
+	r = limits ? ledger_forget_limits(j.statedir, j.server, &cause) :
+	    ledger_forget(j.statedir, j.server, &cause);
+	if (r == -1)
 		die("%s", cause);
-	fprintf(stderr, "safessh: %s (server %s): history cleared\n",
-	    j.host, j.server);
+	if (limits)
+		fprintf(stderr, "safessh: %s (server %s): history and learned "
+		    "limits cleared\n", j.host, j.server);
+	else if (r == 1)
+		fprintf(stderr, "safessh: %s (server %s): history cleared; "
+		    "the limits learned from its bans stay ('safessh --forget "
+		    "--limits %s' drops them)\n", j.host, j.server, j.host);
+	else
+		fprintf(stderr, "safessh: %s (server %s): history cleared\n",
+		    j.host, j.server);
 	exit(0);
 }
 
@@ -1452,8 +1482,9 @@ status_row(const char *statedir, const char *server,
 	struct decision	 d;
 	struct attreq	 r;
 	struct srvstate	 st;
+	struct policy	 eff;
 	char		*cause = NULL, hosts[64] = "", last[16] = "-";
-	char		 state[64], next[32], pen[16], line[256];
+	char		 state[64], next[32], pen[16], line[512];
 	size_t		 i;
 	int		 inflight = 0;
 	time_t		 lastok = 0;
@@ -1518,6 +1549,16 @@ status_row(const char *statedir, const char *server,
 	    state, next);
 	if (st.state != SS_OK) {
 		attempt_describe(&h, now, line, sizeof(line));
+		printf("    %s\n", line);
+	}
+	/* The policy in force, and what the server's bans taught. */
+	if (pol != NULL) {
+		learn_policy(pol, &h.lr, &eff);
+		learn_rules(&eff, line, sizeof(line));
+		printf("    policy %s\n", line);
+	}
+	if (learn_any(&h.lr)) {
+		learn_describe(&h.lr, line, sizeof(line));
 		printf("    %s\n", line);
 	}
 	ledger_unlock(lg);
@@ -2152,7 +2193,10 @@ main(int argc, char *argv[])
 			if (argc > 2 && strncmp(argv[2], "--", 2) == 0 &&
 			    argv[2][2] != '\0')
 				hostargs(argv[1], 1, argv + 2);
-		} else if (mode != M_AUTHED && mode != M_MUXLOST)
+		} else if (mode == M_FORGET && argc > 2 &&
+		    strcmp(argv[2], "--limits") == 0)
+			hostargs(argv[1], argc - 3, argv + 3);
+		else if (mode != M_AUTHED && mode != M_MUXLOST)
 			hostargs(argv[1], argc - 2, argv + 2);
 		argc -= 2;
 		argv += 2;

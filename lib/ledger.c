@@ -1547,7 +1547,8 @@ ledger_close(struct ledger *l)
  * files of killed compactions.  Unless limits, what was learned stays:
  * the file is replaced (as a compaction does) by one that holds only
  * its "l" line, with no ban under way.  A damaged file is removed.  A
- * missing ledger is not an error.  0, or -1 with *cause.
+ * missing ledger is not an error.  0, 1 when what was learned stays, or
+ * -1 with *cause.
  */
 static int
 forget(const char *dir, const char *server, int limits, char **cause)
@@ -1576,14 +1577,15 @@ forget(const char *dir, const char *server, int limits, char **cause)
 		if (parsed && learn_any(&keep.lr)) {
 			l->locked = 1;
 			l->now = time(NULL);
-			r = compact(l, &keep, "", cause);
+			if ((r = compact(l, &keep, "", cause)) == 0)
+				r = 1;
 		} else if (unlink(l->path) == -1 && errno != ENOENT) {
 			*cause = xstrfmt("%s: %s", l->path, strerror(errno));
 			r = -1;
 		}
 	}
 	ledger_close(l);
-	return r == -1 ? -1 : 0;
+	return r == -1 ? -1 : r == 1 ? 1 : 0;
 }
 
 int

@@ -527,7 +527,8 @@ int	 ledger_settle(struct ledger *, uint64_t, enum outcome, time_t,
 void	 ledger_close(struct ledger *);
 /*
  * Remove a server's history (--forget); what was learned stays (the
- * file then holds only its "l" line).  0 or -1.
+ * file then holds only its "l" line).  0, 1 if something learned
+ * stays, or -1.
  */
 int	 ledger_forget(const char *, const char *, char **);
 /* The same, dropping what was learned too (--forget --limits). */
