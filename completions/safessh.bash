@@ -1,7 +1,8 @@
 # safessh.bash: bash completion for safessh(1).
 #
 # safessh's own long options come first; after --status, --check,
-# --forget, --doctor and --proxy a host name; everything else is ssh's
+# --forget (or --forget --limits), --doctor and --proxy a host name;
+# everything else is ssh's
 # grammar, completed by bash-completion's _ssh when it is available.
 # Host names come from safessh's configuration ([host] patterns without
 # wildcards), ssh's configuration (Host entries without wildcards,
@@ -293,8 +294,18 @@ _safessh()
 		fi
 	else
 		case ${words[1]} in
-		--status|--check|--forget|--doctor|--proxy)
+		--status|--check|--doctor|--proxy)
 			((cword == 2)) && _safessh_add_hosts "$cur"
+			;;
+		--forget)
+			# --limits may come before the host.
+			if ((cword == 2)) && [[ $cur == -* ]]; then
+				# shellcheck disable=SC2207
+				COMPREPLY=($(compgen -W '--limits' -- "$cur"))
+			elif ((cword == 2)) || { ((cword == 3)) &&
+			    [[ ${words[2]} == --limits ]]; }; then
+				_safessh_add_hosts "$cur"
+			fi
 			;;
 		--version|--help|--authed|--mux-lost)
 			;;

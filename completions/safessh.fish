@@ -113,11 +113,22 @@ function __safessh_mode
     set -q tok[1]; and contains -- $tok[1] $argv
 end
 
-# Succeed when the current token is a host name after a mode option.
+# Succeed when the current token is a host name after a mode option
+# (after --forget, also after its --limits).
 function __safessh_want_host
     set -l tok (__safessh_args)
+    if test (count $tok) -eq 2
+        test "$tok[1]" = --forget; and test "$tok[2]" = --limits
+        return
+    end
     test (count $tok) -eq 1
     and contains -- $tok[1] --status --check --forget --doctor --proxy
+end
+
+# Succeed right after --forget: its --limits may come first.
+function __safessh_want_limits
+    set -l tok (__safessh_args)
+    test (count $tok) -eq 1; and test "$tok[1]" = --forget
 end
 
 # Succeed when nothing may follow: after --version, --help, the internal
@@ -127,6 +138,10 @@ function __safessh_want_nothing
     set -l tok (__safessh_args)
     set -q tok[1]; or return 1
     contains -- $tok[1] --version --help --authed --mux-lost; and return 0
+    if test "$tok[1]" = --forget; and test "$tok[2]" = --limits
+        test (count $tok) -ge 3
+        return
+    end
     contains -- $tok[1] --status --check --forget --doctor --proxy
     and test (count $tok) -ge 2
 end
@@ -205,6 +220,8 @@ complete -c safessh -n __safessh_first -f -l check \
     -d 'One careful attempt, allowed during a cooldown'
 complete -c safessh -n __safessh_first -f -l forget \
     -d 'Clear a server\'s history'
+complete -c safessh -n __safessh_want_limits -f -l limits \
+    -d 'With --forget: drop the learned limits too'
 complete -c safessh -n __safessh_first -f -l dry-run \
     -d 'Print the ssh command and the decision; connect to nothing'
 complete -c safessh -n __safessh_first -f -l doctor \
