@@ -144,6 +144,17 @@ common() {
 	hasnt "$sh: 'safessh --forget <TAB>' offers no pattern" "$out" \
 	    $NOT_HOSTS
 
+	$run 'safessh --forget --li' "$out"
+	only "$sh: 'safessh --forget --li<TAB>' gives --limits" "$out" \
+	    --limits
+	$run 'safessh --forget --limits ' "$out"
+	# shellcheck disable=SC2086
+	has "$sh: 'safessh --forget --limits <TAB>' offers the host names" \
+	    "$out" $WANT_HOSTS
+	$run 'safessh --forget --limits alpha ' "$out"
+	only "$sh: 'safessh --forget --limits alpha <TAB>' offers nothing" \
+	    "$out"
+
 	$run 'safessh --status s' "$out"
 	only "$sh: 'safessh --status s<TAB>' gives the s hosts" "$out" \
 	    site-a site-b
