@@ -17,6 +17,10 @@
  * back-off, which admits only spaced probes, stays the protection after
  * that one failure.  A ban with no failure in W teaches no count.
  *
+ * The learned rule counts only failures booked after the ban that
+ * taught it (learnfrom): those before were paid for with the ban, and
+ * counting them would hold back the probe that the back-off admits.
+ *
  * Tightening only.  A new count merges with the old one as the stricter
  * of both in each part: the smaller count over the longer window, which
  * is at least as strict as either.  A ban's length is observed when the
@@ -207,6 +211,8 @@ learn_policy(const struct policy *pol, const struct learned *lr,
 	r->max_failures = lr->max_failures;
 	r->window = lr->window;
 	out->learnrule = out->nrules;
+	/* The failures that drew the ban were paid for with it. */
+	out->learnfrom = lr->since;
 	/* policy.c says "(LABEL allows N)". */
 	snprintf(out->learnlabel, sizeof(out->learnlabel), "learned: %s",
 	    lr->why[0] != '\0' ? lr->why : "a ban");

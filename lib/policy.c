@@ -331,6 +331,23 @@ consider(struct decision *best, enum verdict v, time_t until,
 	strlcpy(best->why, why, sizeof(best->why));
 }
 
+/*
+ * Does attempt a count for rule r?  A failure; for a learned rule
+ * (learn.c) only one booked after the ban that taught it: those before
+ * were paid for with that ban.
+ */
+static int
+counts(const struct policy *p, const struct rule *r,
+    const struct attempt *a, time_t now)
+{
+	if (!isfail(a->outcome))
+		return 0;
+	if (p->learnrule > 0 && p->learnrule <= POLICY_MAXRULES &&
+	    r == &p->rules[p->learnrule - 1])
+		return evtime(a, now) > p->learnfrom;
+	return 1;
+}
+
 /* RULE_COUNT: failures in the window + reservations + 1 <= max. */
 static void
 rule_count(const struct policy *p, const struct rule *r,
@@ -350,7 +367,11 @@ rule_count(const struct policy *p, const struct rule *r,
 		consider(d, V_REFUSE, 0, why);
 		return;
 	}
-	n = policy_failures(h, r->window, now);
+	n = 0;
+	for (i = 0; i < h->natt; i++)
+		if (counts(p, r, &h->att[i], now) &&
+		    (long long)(now - evtime(&h->att[i], now)) <= r->window)
+			n++;
 	if ((long long)n + reserved + 1 <= r->max_failures)
 		return;
 	if (n + 1 <= r->max_failures) {
@@ -367,14 +388,14 @@ rule_count(const struct policy *p, const struct rule *r,
 	 * e + window + 1 only those booked after e remain.
 	 */
 	for (i = 0; i < h->natt; i++) {
-		if (!isfail(h->att[i].outcome))
+		if (!counts(p, r, &h->att[i], now))
 			continue;
 		e = evtime(&h->att[i], now);
 		if ((long long)(now - e) > r->window)
 			continue;
 		later = 0;
 		for (j = 0; j < h->natt; j++)
-			if (isfail(h->att[j].outcome) &&
+			if (counts(p, r, &h->att[j], now) &&
 			    evtime(&h->att[j], now) > e)
 				later++;
 		if (later + 1 <= r->max_failures &&

@@ -200,6 +200,7 @@ struct policy {
 	long		 grace;		/* the server's LoginGraceTime */
 	int		 learnrule;	/* 1 + index of a learned rule; 0 */
 	char		 learnlabel[160]; /* its name in messages (learn.c) */
+	time_t		 learnfrom;	/* it counts failures after this */
 };
 
 /* The settings for one destination, after all matching sections. */

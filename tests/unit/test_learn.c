@@ -409,6 +409,18 @@ test_decide(void **state)
 	assert_int_equal(d.until, T0 - 70 + 600 + 1);
 	assert_non_null(strstr(d.why, "(learned: x allows 2)"));
 
+	/* The failures that drew the ban were paid for with it. */
+	mkhist(&h, two);
+	h.lr.max_failures = 1;
+	h.lr.window = 600;
+	h.lr.since = T0 - 10;
+	attempt_decide(&r, &h, T0, &d);
+	assert_int_equal(d.verdict, V_ADMIT);
+	h.lr.since = T0 - 45;	/* one after it: the learned 1 binds */
+	attempt_decide(&r, &h, T0, &d);
+	assert_int_equal(d.verdict, V_DELAY);
+	assert_int_equal(d.until, T0 - 30 + 600 + 1);
+
 	/* Only a cooldown learned: the budget is the policy's. */
 	mkhist(&h, two);
 	h.lr.cooldown = 7200;
