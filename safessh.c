@@ -302,6 +302,10 @@ admit(struct job *j, struct ledger *lg, int check)
 		if (first == 0)
 			first = moved = now;
 		if (attempt_admit(lg, &r, now, 0, &d, &id, &cause) == -1) {
+			/* Admitted but not recorded (a full disk): ssh stays
+			 * unrun, as for any error of ours. */
+			if (d.verdict == V_ADMIT)
+				die("%s", cause);
 			fprintf(stderr, "safessh: %s (server %s): refused: %s\n",
 			    j->host, j->server, cause);
 			exit(j->hc.refused_status);

@@ -428,6 +428,9 @@ attempt_admit(struct ledger *lg, const struct attreq *r, time_t now,
 
 	*id = 0;
 	for (tries = 0; tries < 16; tries++) {
+		/* A ledger that cannot be read refuses (d says so). */
+		memset(d, 0, sizeof(*d));
+		d->verdict = V_REFUSE;
 		if (ledger_lock(lg, &h, now, cause) == -1)
 			return -1;
 		attempt_decide(r, &h, now, d);

@@ -139,7 +139,8 @@ clean(const struct history *h, const char *who, time_t now)
 		t = evtime(&h->att[i], now);
 		if (isfail(h->att[i].outcome) && t > bad)
 			bad = t;
-		if (issuccess(h->att[i].outcome) &&
+		/* A success from the "future" proves nothing. */
+		if (issuccess(h->att[i].outcome) && h->att[i].end <= now &&
 		    strcmp(h->att[i].who, who) == 0 && t > ok)
 			ok = t;
 	}
