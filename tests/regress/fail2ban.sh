@@ -298,6 +298,7 @@ RE_REFUSAL="^safessh: f2b \\(server $IN\\): refused: .*"
 RE_REFUSAL="$RE_REFUSAL'safessh --check f2b'.*'safessh --forget f2b'"
 c0=$(nconns) r0=$(syns)
 rcs="" hit=0 quiet=0 msgs=0
+tb0=$(date +%s)
 for i in $(seq 10); do
 	r1=$(syns) n1=$(nconns)
 	timeout 60 "$SAFESSH" f2b true 2>"$T/err.b$i"
@@ -311,12 +312,15 @@ for i in $(seq 10); do
 	fi
 done
 nout=$(($(syns) - r0)) nsee=$(($(nconns) - c0))
+# Each back-off that ends during the run lets exactly one probe out: on a
+# loaded machine the 10 calls can outlast the first 30 s step.
+allow=$((2 + ($(date +%s) - tb0) / 30))
 echo "# safessh exit statuses:$rcs; $hit call(s) went out: $nout" \
     "attempt(s), $nsee reached sshd"
 echo "# first call said: $(tr '\n' '|' < "$T/err.b1")"
 echo "# last call said: $(cat "$T/err.b10")"
-check "banned: at most 2 connection attempts reach the server ($nout)" \
-    test "$nout" -le 2
+check "banned: at most 2 attempts, + 1 probe per back-off ended ($nout <= $allow)" \
+    test "$nout" -le "$allow"
 check "banned: ... at least 1 (the evidence)" test "$nout" -ge 1
 eq "banned: ... none got through the ban to sshd" 0 "$nsee"
 eq "banned: every call that went nowhere exited 75" $((10 - hit)) "$quiet"
