@@ -1,20 +1,23 @@
 #!/bin/bash
 # Run every tests/regress/*.sh; print "regress: N passed, N failed".
 cd "$(dirname "$0")" || exit 1
-pass=0 fail=0 failed=()
+pass=0 fail=0 failed=() times=()
 for t in ./*.sh; do
 	case $t in ./lib.sh|./run.sh|./stand_ssh.sh) continue ;; esac
 	if [ -n "${ONLY:-}" ] && [[ $t != *"$ONLY"* ]]; then
 		continue
 	fi
 	echo "== ${t#./}"
+	t0=$SECONDS
 	if bash "$t" </dev/null; then
 		pass=$((pass + 1))
 	else
 		fail=$((fail + 1))
 		failed+=("$t")
 	fi
+	times+=("${t#./}:$((SECONDS - t0))s")
 done
+echo "times: ${times[*]}"
 [ "$fail" -eq 0 ] || echo "failed: ${failed[*]}"
 echo "regress: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
