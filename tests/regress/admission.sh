@@ -307,8 +307,7 @@ sed -e "s|^Port .*|Port $PORT2|" -e "s|^PidFile .*|PidFile $T/sshd2/pid|" \
     "$T/sshd/config" > "$T/sshd2/config"
 LOG2=$T/sshd2/log
 : > "$LOG2"
-env -u LD_PRELOAD "$SSHD" -f "$T/sshd2/config" -E "$LOG2" -D &
-_pids+=("$!")
+t_sshd_start "$T/sshd2/config" "$LOG2"
 for i in $(seq 100); do
 	grep -q 'Server listening' "$LOG2" && break
 	sleep 0.05

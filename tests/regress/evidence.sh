@@ -121,8 +121,7 @@ PORTB=$(free_port)
 sed -e "s/^Port .*/Port $PORTB/" -e "s|^PidFile .*|PidFile $T/sshd/pid.b|" \
     -e "s|^AuthorizedKeysFile .*|AuthorizedKeysFile $T/sshd/authorized_keys.b|" \
     "$T/sshd/config" > "$T/sshd/config.b"
-env -u LD_PRELOAD "$SSHD" -f "$T/sshd/config.b" -E "$T/sshd/log.b" -D &
-_pids+=("$!")
+t_sshd_start "$T/sshd/config.b" "$T/sshd/log.b"
 for _ in $(seq 100); do
 	grep -q 'Server listening' "$T/sshd/log.b" 2>/dev/null && break
 	sleep 0.05
@@ -250,9 +249,8 @@ check "... with the refusal line" grep -q '^safessh: site255 .*refused: ' \
 fresh d
 sleep 6
 t_sshd_again() {
-	env -u LD_PRELOAD "$SSHD" -f "$T/sshd/config" -E "$SSHD_LOG" -D &
-	SSHD_PID=$!
-	_pids+=("$SSHD_PID")
+	t_sshd_start "$T/sshd/config" "$SSHD_LOG"
+	SSHD_PID=$T_SSHD_PID
 	for _ in $(seq 100); do
 		[ "$(grep -c 'Server listening' "$SSHD_LOG")" -ge 2 ] && break
 		sleep 0.05

@@ -42,6 +42,9 @@ if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null &&
 	extra=("Match User $CPU" "PasswordAuthentication yes"
 	    "AuthorizedKeysFile .ssh/authorized_keys")
 fi
+# The password account is in the real passwd and shadow only: that sshd
+# runs without lib.sh's nss_wrapper.
+[ -n "$CPU" ] && T_SSHD_REAL=1
 t_sshd "TrustedUserCAKeys $K/ca.pub" "${extra[@]}"
 cat "$K/pp.pub" >> "$T/sshd/authorized_keys"
 

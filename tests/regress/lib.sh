@@ -130,9 +130,8 @@ t_sshd() {
 	if [ "$(id -u)" = 0 ]; then
 		mkdir -p /run/sshd
 	fi
-	env -u LD_PRELOAD "$SSHD" -f "$T/sshd/config" -E "$SSHD_LOG" -D &
-	SSHD_PID=$!
-	_pids+=("$SSHD_PID")
+	t_sshd_start "$T/sshd/config" "$SSHD_LOG"
+	SSHD_PID=$T_SSHD_PID
 	for i in $(seq 100); do
 		grep -q 'Server listening' "$SSHD_LOG" 2>/dev/null && break
 		sleep 0.05
@@ -143,6 +142,25 @@ t_sshd() {
 	    sed "s/^127.0.0.1/[127.0.0.1]:$PORT/" > "$T/known_hosts"
 }
 
+# t_sshd_start CONFIG LOG: start "$SSHD -f CONFIG -E LOG -D" in the
+# background (T_SSHD_PID, stopped at exit).  Under nss_wrapper when
+# t_init set it up (unless T_SSHD_REAL=1): the account then has /bin/sh
+# as login shell and a home under $T, so a login runs no ~/.bashrc of
+# this machine's (one that starts pyenv or the like costs seconds a
+# login and turns a parallel test into a load test of the shell).
+t_sshd_start() {
+	if [ -n "${NSS_WRAPPER_PASSWD:-}" ] && [ "${T_SSHD_REAL:-0}" != 1 ]; then
+		# The privilege separation user, once.
+		grep -q '^sshd:' "$NSS_WRAPPER_PASSWD" ||
+		    env -u LD_PRELOAD getent passwd sshd >> "$NSS_WRAPPER_PASSWD"
+		"$SSHD" -f "$1" -E "$2" -D &
+	else
+		env -u LD_PRELOAD "$SSHD" -f "$1" -E "$2" -D &
+	fi
+	T_SSHD_PID=$!
+	_pids+=("$T_SSHD_PID")
+}
+
 # A second sshd on $LEANPORT that runs under nss_wrapper, so its account
 # has /bin/sh as login shell: the remote side of "true" costs what sh
 # costs, not what this box's .bashrc costs (for benchmarks).  Sets
@@ -151,7 +169,8 @@ t_sshd_lean() {
 	LEANPORT=
 	[ -n "${NSS_WRAPPER_PASSWD:-}" ] || return 0
 	LEANPORT=$(t_port)
-	env -u LD_PRELOAD getent passwd sshd >> "$NSS_WRAPPER_PASSWD"
+	grep -q '^sshd:' "$NSS_WRAPPER_PASSWD" ||
+	    env -u LD_PRELOAD getent passwd sshd >> "$NSS_WRAPPER_PASSWD"
 	sed -e "s/^Port .*/Port $LEANPORT/" \
 	    -e "s|^PidFile .*|PidFile $T/sshd/pid.lean|" \
 	    "$T/sshd/config" > "$T/sshd/config.lean"
