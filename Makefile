@@ -30,7 +30,7 @@ WARN	= -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 STD	= -std=c11 -D_GNU_SOURCE
 
 # pkg-config name:Debian package
-DEPS	= libbsd-overlay:libbsd-dev inih:libinih-dev
+DEPS	= libbsd-overlay:libbsd-dev inih:libinih-dev hiredis:libhiredis-dev
 TESTDEPS = cmocka:libcmocka-dev
 
 define need
@@ -43,8 +43,8 @@ ifeq ($(filter clean uninstall,$(MAKECMDGOALS)),)
 $(foreach d,$(DEPS),$(call need,$(d)))
 endif
 
-LIBS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbsd-overlay inih 2>/dev/null)
-LIBS_LDLIBS := $(shell $(PKG_CONFIG) --libs libbsd-overlay inih 2>/dev/null)
+LIBS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbsd-overlay inih hiredis 2>/dev/null)
+LIBS_LDLIBS := $(shell $(PKG_CONFIG) --libs libbsd-overlay inih hiredis 2>/dev/null)
 
 ALL_CFLAGS = $(STD) $(WARN) -Ilib $(LIBS_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)

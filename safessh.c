@@ -82,6 +82,7 @@ struct job {
 	struct reuseplan rp;
 	char		 cmpath[PATH_MAX];	/* the master's socket */
 	char		*cmarg;		/* ControlPath= when we may start it */
+	int		 shared;	/* admitted through a shared ledger */
 };
 
 static void	hop_start(void);
@@ -167,6 +168,19 @@ die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(EXIT_SSHERR);
+}
+
+/* A shared ledger that fell back says so, once per call. */
+static void
+lwarn(const struct job *j, struct ledger *lg)
+{
+	char	*w;
+
+	if ((w = ledger_warning(lg)) == NULL)
+		return;
+	fprintf(stderr, "safessh: %s (server %s): %s\n", j->host, j->server,
+	    w);
+	free(w);
 }
 
 /* End the way ssh ended: same status, or death by the same signal. */
@@ -302,6 +316,7 @@ admit(struct job *j, struct ledger *lg, int check)
 		if (first == 0)
 			first = moved = now;
 		if (attempt_admit(lg, &r, now, 0, &d, &id, &cause) == -1) {
+			lwarn(j, lg);
 			/* Admitted but not recorded (a full disk): ssh stays
 			 * unrun, as for any error of ours. */
 			if (d.verdict == V_ADMIT)
@@ -310,8 +325,11 @@ admit(struct job *j, struct ledger *lg, int check)
 			    j->host, j->server, cause);
 			exit(j->hc.refused_status);
 		}
-		if (d.verdict == V_ADMIT)
+		lwarn(j, lg);
+		if (d.verdict == V_ADMIT) {
+			j->shared = ledger_shared(lg);
 			return id;
+		}
 		if (d.newest != newest) {
 			newest = d.newest;
 			moved = now;
@@ -369,10 +387,12 @@ settle(struct job *j, struct ledger *lg, uint64_t id, enum rawout raw,
 	    SUSPECT_MAXMS - SUSPECT_MINMS + 1);
 	if (attempt_settle(lg, &r, id, raw, ledger_now(lg), jitter, out,
 	    &cause) == -1) {
+		lwarn(j, lg);
 		fprintf(stderr, "safessh: %s (server %s): %s\n", j->host,
 		    j->server, cause);
 		free(cause);
 	}
+	lwarn(j, lg);
 	if (out->closedport)
 		fprintf(stderr, "safessh: %s (server %s): nothing listens on "
 		    "port %d (other ports answer); not counted\n", j->host,
@@ -942,6 +962,11 @@ notice_cmd(struct job *j, uint64_t id)
 	esc[k] = '\0';
 	if (strchr(j->server, '%') != NULL)
 		return NULL;
+	/* A shared ledger's notice finds it through the host's config. */
+	if (j->shared && j->host != NULL && j->host[0] != '-' &&
+	    strpbrk(j->host, "%'") == NULL)
+		return xstrfmt("'%s' --authed %s %llu '%s'", esc, j->server,
+		    (unsigned long long)id, j->host);
 	return xstrfmt("'%s' --authed %s %llu", esc, j->server,
 	    (unsigned long long)id);
 }
@@ -1175,7 +1200,7 @@ mode_wrap(int argc, char **argv, int check)
 	reuse_plan(&j.cmd, &j.pr, j.hc.reuse, &j.rp);
 	if (check || j.rp.way != RU_USER)
 		require_key(&j);
-	if (ledger_open(&lg, j.statedir, j.server, &cause) == -1)
+	if (ledger_open_conf(&lg, j.statedir, j.server, &j.hc, &cause) == -1)
 		die("%s", cause);
 	if (setenv("SAFESSH_STATE_DIR", j.statedir, 1) == -1)
 		die("setenv: %s", strerror(errno));
@@ -1281,7 +1306,7 @@ mode_dryrun(int argc, char **argv)
 
 	memset(&j, 0, sizeof(j));
 	prepare(&j, argc, argv, 1);
-	if (ledger_open(&lg, j.statedir, j.server, &cause) == -1)
+	if (ledger_open_conf(&lg, j.statedir, j.server, &j.hc, &cause) == -1)
 		die("%s", cause);
 	if (share_find(&j, 1, &mpid) &&
 	    share_argv(&j, "0000000000000000", &av) == 0) {
@@ -1324,6 +1349,13 @@ mode_dryrun(int argc, char **argv)
 	}
 	if (attempt_admit(lg, &r, ledger_now(lg), 1, &d, &id, &cause) == -1)
 		die("%s", cause);
+	lwarn(&j, lg);
+	if (j.hc.ledger != NULL) {
+		char	line[1024];
+
+		ledger_describe(lg, line, sizeof(line));
+		printf("ledger: %s\n", line);
+	}
 	switch (d.verdict) {
 	case V_ADMIT:
 		printf("decision: admit%s%s\n", d.proven ? " (key proven)" : "",
@@ -1414,9 +1446,9 @@ static void __attribute__((noreturn))
 mode_forget(int argc, char **argv)
 {
 	struct job	 j;
-	char		*cause = NULL, **sv;
+	char		*cause = NULL, **sv, *warn = NULL;
 	size_t		 n, i;
-	int		 found = 0, limits = 0, r;
+	int		 found = 0, limits = 0, r, kept = 0;
 
 	if (argc > 0 && strcmp(argv[0], "--limits") == 0) {
 		limits = 1;
@@ -1426,26 +1458,56 @@ mode_forget(int argc, char **argv)
 	if (argc != 1)
 		usage("--forget takes one host");
 	memset(&j, 0, sizeof(j));
+	/* The ledger of [defaults] (and [host *]), for a server name. */
+	if ((j.conf = conf_new()) == NULL)
+		die("out of memory");
+	if (conf_load_default(j.conf, &cause) == -1 ||
+	    conf_host(j.conf, "*", &j.hc, &cause) == -1)
+		die("%s", cause);
 	/* A server name as --status shows it, or a host. */
 	if (ledger_statedir(j.statedir, sizeof(j.statedir), &cause) == 0 &&
-	    ledger_servers(j.statedir, &sv, &n, &cause) == 0) {
+	    ledger_list(j.statedir, &j.hc, &sv, &n, &warn, &cause) == 0) {
 		for (i = 0; i < n; i++) {
 			if (strcmp(sv[i], argv[0]) == 0)
 				found = 1;
 			free(sv[i]);
 		}
 		free(sv);
+		free(warn);
 	}
 	free(cause);
 	cause = NULL;
 	if (found) {
 		j.host = argv[0];
 		strlcpy(j.server, argv[0], sizeof(j.server));
-	} else
+	} else {
+		conf_free(j.conf);
 		hostserver(&j, argv[0]);
+	}
 	forget_masters(&j, !found);
+	/* A shared ledger's history goes for every machine. */
+	if (j.hc.ledger != NULL) {
+		struct ledger	*lg;
+
+		if (ledger_open_conf(&lg, j.statedir, j.server, &j.hc,
+		    &cause) == -1)
+			die("%s", cause);
+		if (ledger_shared(lg) && (kept = ledger_wipe(lg, limits,
+		    &cause)) == -1) {
+			/* This machine's files are cleared all the same;
+			 * the message says the store's history is not. */
+			if ((limits ? ledger_forget_limits(j.statedir,
+			    j.server, &warn) : ledger_forget(j.statedir,
+			    j.server, &warn)) == -1)
+				free(warn);
+			die("%s", cause);
+		}
+		ledger_close(lg);
+	}
 	r = limits ? ledger_forget_limits(j.statedir, j.server, &cause) :
 	    ledger_forget(j.statedir, j.server, &cause);
+	if (r != -1 && kept == 1)
+		r = 1;
 	if (r == -1)
 		die("%s", cause);
 	if (limits)
@@ -1476,11 +1538,52 @@ listed(const char *list, const char *name)
 	return 0;
 }
 
+/*
+ * A shared ledger's row: which machines (client ids) made the attempts
+ * it holds, newest first: "clients: build7-3fa2c1d0 4 (last 14:05
+ * authfail), ...".
+ */
+static void
+status_clients(const struct history *h)
+{
+	char		 line[1024] = "", item[160], at[16];
+	const char	*seen[8];
+	size_t		 nseen = 0, i, k, n;
+	int		 count;
+
+	for (i = h->natt; i-- > 0 && nseen < 8;) {
+		const struct attempt *a = &h->att[i];
+		const char *c = a->client[0] != '\0' ? a->client : "?";
+
+		for (k = 0; k < nseen; k++)
+			if (strcmp(seen[k], c) == 0)
+				break;
+		if (k < nseen)
+			continue;
+		seen[nseen++] = c;
+		for (count = 0, n = 0; n < h->natt; n++)
+			if (strcmp(h->att[n].client[0] != '\0' ?
+			    h->att[n].client : "?", c) == 0)
+				count++;
+		clockstr(a->end > a->start ? a->end : a->start, at,
+		    sizeof(at));
+		snprintf(item, sizeof(item), "%s%s %d (last %s %s)",
+		    line[0] != '\0' ? ", " : "", c, count, at,
+		    outcome_name(a->outcome));
+		strlcat(line, item, sizeof(line));
+	}
+	if (nseen > 0)
+		printf("    clients: %s\n", line);
+}
+
 /* One --status row, and the server's state under it when not ok. */
 static void
 status_row(const char *statedir, const char *server,
-    const struct policy *pol, int parallel, long maxdelay, time_t now)
+    const struct hostconf *hc, time_t now, char *backend, size_t blen)
 {
+	const struct policy *pol = hc->policy;
+	int		 parallel = hc->parallel;
+	long		 maxdelay = hc->max_delay;
 	struct ledger	*lg;
 	struct history	 h;
 	struct decision	 d;
@@ -1493,12 +1596,23 @@ status_row(const char *statedir, const char *server,
 	int		 inflight = 0;
 	time_t		 lastok = 0;
 
-	if (ledger_open(&lg, statedir, server, &cause) == -1 ||
-	    ledger_lock(lg, &h, now, &cause) == -1) {
+	if (ledger_open_conf(&lg, statedir, server, hc, &cause) == 0 &&
+	    hc->ledger != NULL)
+		now = ledger_now(lg);	/* the store's clock */
+	if (lg == NULL || ledger_lock(lg, &h, now, &cause) == -1) {
 		printf("%-20s %s\n", server, cause);
 		free(cause);
+		if (lg != NULL && backend != NULL)
+			ledger_describe(lg, backend, blen);
 		ledger_close(lg);
 		return;
+	}
+	if (backend != NULL)
+		ledger_describe(lg, backend, blen);
+	if ((cause = ledger_warning(lg)) != NULL) {
+		fprintf(stderr, "safessh: server %s: %s\n", server, cause);
+		free(cause);
+		cause = NULL;
 	}
 	for (i = 0; i < h.natt; i++) {
 		const struct attempt *a = &h.att[i];
@@ -1565,6 +1679,8 @@ status_row(const char *statedir, const char *server,
 		learn_describe(&h.lr, line, sizeof(line));
 		printf("    %s\n", line);
 	}
+	if (ledger_shared(lg))
+		status_clients(&h);
 	ledger_unlock(lg);
 	ledger_close(lg);
 	history_free(&h);
@@ -1576,7 +1692,8 @@ mode_status(int argc, char **argv)
 	struct job	 j;
 	struct conf	*conf;
 	struct hostconf	 hc;
-	char		 statedir[PATH_MAX], *cause = NULL, **sv;
+	char		 statedir[PATH_MAX], *cause = NULL, **sv, *warn;
+	char		 backend[1024] = "";
 	size_t		 n, i;
 	time_t		 now = time(NULL);
 
@@ -1587,9 +1704,10 @@ mode_status(int argc, char **argv)
 	if (argc == 1) {
 		memset(&j, 0, sizeof(j));
 		hostserver(&j, argv[0]);
-		status_row(j.statedir, j.server, j.hc.policy, j.hc.parallel,
-		    j.hc.max_delay, now);
+		status_row(j.statedir, j.server, &j.hc, now, backend,
+		    sizeof(backend));
 		status_masters(j.statedir, j.server, &j);
+		printf("ledger: %s\n", backend);
 		exit(0);
 	}
 	if ((conf = conf_new()) == NULL)
@@ -1597,15 +1715,34 @@ mode_status(int argc, char **argv)
 	if (conf_load_default(conf, &cause) == -1 ||
 	    conf_host(conf, "*", &hc, &cause) == -1 ||
 	    ledger_statedir(statedir, sizeof(statedir), &cause) == -1 ||
-	    ledger_servers(statedir, &sv, &n, &cause) == -1)
+	    ledger_list(statedir, &hc, &sv, &n, &warn, &cause) == -1)
 		die("%s", cause);
+	if (warn != NULL) {
+		fprintf(stderr, "safessh: %s\n", warn);
+		free(warn);
+		hc.ledger = NULL;	/* the store failed: local rows */
+	}
 	for (i = 0; i < n; i++) {
-		status_row(statedir, sv[i], hc.policy, hc.parallel,
-		    hc.max_delay, now);
+		status_row(statedir, sv[i], &hc, now, backend,
+		    sizeof(backend));
 		free(sv[i]);
 	}
 	free(sv);
 	status_masters(statedir, NULL, NULL);
+	if (backend[0] == '\0') {
+		struct ledgerurl u;
+		const char	*why;
+
+		if (hc.ledger != NULL &&
+		    ledgerurl_parse(hc.ledger, &u, &why) == 0) {
+			ledgerurl_show(&u, backend, sizeof(backend));
+			strlcat(backend, " (shared)", sizeof(backend));
+			explicit_bzero(&u, sizeof(u));
+		} else
+			snprintf(backend, sizeof(backend), "local files (%.900s/"
+			    "servers)", statedir);
+	}
+	printf("ledger: %s\n", backend);
 	/* Freed, not left to exit: LeakSanitizer fails the run otherwise. */
 	conf_free(conf);
 	exit(0);
@@ -1786,7 +1923,8 @@ hops_reached(struct job *j, uint64_t id)
 		ids++;
 		hid = strtoull(line, NULL, 10);
 		authed = 0;
-		if (ledger_open(&hl, j->statedir, sp, &cause) == 0) {
+		if (ledger_open_conf(&hl, j->statedir, sp, &j->hc,
+		    &cause) == 0) {
 			if (ledger_lock(hl, &h, time(NULL), &cause) == 0) {
 				for (i = 0; i < h.natt; i++)
 					if (h.att[i].id == hid &&
@@ -1903,7 +2041,8 @@ mode_proxy(int argc, char **argv)
 		 */
 		j.who[0] = '\0';
 		j.pr.port = port;
-		if (ledger_open(&lg, j.statedir, j.server, &cause) == -1)
+		if (ledger_open_conf(&lg, j.statedir, j.server, &j.hc,
+		    &cause) == -1)
 			die("%s", cause);
 		px.lg = lg;
 		px.id = admit(&j, lg, 0);
@@ -2024,21 +2163,29 @@ static void __attribute__((noreturn))
 mode_authed(int argc, char **argv)
 {
 	struct ledger	*lg;
+	struct conf	*conf = NULL;
+	struct hostconf	 hc, *hcp = NULL;
 	char		 statedir[PATH_MAX], *cause = NULL;
 	unsigned long long id;
 	const char	*errstr;
 
 	/* Run by ssh as LocalCommand: silent whatever happens. */
-	if (argc != 2)
+	if (argc != 2 && argc != 3)
 		exit(0);
 	id = strtonum(argv[1], 1, LLONG_MAX, &errstr);
 	if (errstr != NULL)
 		exit(0);
+	/* A third argument: the host whose shared ledger admitted it. */
+	if (argc == 3 && (conf = conf_new()) != NULL &&
+	    conf_load_default(conf, &cause) == 0 &&
+	    conf_host(conf, argv[2], &hc, &cause) == 0)
+		hcp = &hc;
 	if (ledger_statedir(statedir, sizeof(statedir), &cause) == -1 ||
-	    ledger_open(&lg, statedir, argv[0], &cause) == -1 ||
+	    ledger_open_conf(&lg, statedir, argv[0], hcp, &cause) == -1 ||
 	    attempt_authed(lg, id, ledger_now(lg), &cause) == -1)
 		exit(0);
 	ledger_close(lg);
+	conf_free(conf);
 	exit(0);
 }
 

@@ -456,8 +456,12 @@ attempt_admit(struct ledger *lg, const struct attreq *r, time_t now,
 				goto fail;
 		}
 		history_free(&h);
-		if ((c = ledger_commit(lg, cause)) == -1)
+		if ((c = ledger_commit(lg, cause)) == -1) {
+			/* A required shared ledger that failed: a refusal. */
+			if (ledger_refusing(lg))
+				d->verdict = V_REFUSE;
 			return -1;
+		}
 		if (c == 0) {
 			*id = a.id;
 			return 0;

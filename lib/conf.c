@@ -61,7 +61,9 @@ enum vtype {
 	V_USER,		/* argv_valid_user */
 	V_HOST,		/* argv_valid_host */
 	V_PORT,		/* digits; argv_valid_port */
-	V_SERVER	/* a ban domain name */
+	V_SERVER,	/* a ban domain name */
+	V_LEDGER,	/* files, redis://... or unix:/path (store.c) */
+	V_PREFIX	/* a key prefix for the shared ledger */
 };
 
 /*
@@ -87,6 +89,9 @@ enum vtype {
 	X(SSH, "ssh", IN_DEF, V_PATH, 0, 0)				\
 	X(HOSTNAME, "hostname", IN_HOST, V_HOST, 0, 0)			\
 	X(SERVER, "server", IN_HOST, V_SERVER, 0, 0)			\
+	X(LEDGER, "ledger", IN_DEF | IN_HOST, V_LEDGER, 0, 0)		\
+	X(LEDGER_PREFIX, "ledger_prefix", IN_DEF | IN_HOST, V_PREFIX, 0, 0) \
+	X(LEDGER_REQUIRED, "ledger_required", IN_DEF | IN_HOST, V_YESNO, 0, 1) \
 	X(MAX_FAILURES, "max_failures", IN_POLICY, V_INT, 1, 1000)	\
 	X(WINDOW, "window", IN_POLICY, V_DUR, 1, 30 * DAY)		\
 	X(PENALTY, "penalty", IN_POLICY, V_DUR, 1, 3600)		\
@@ -172,6 +177,7 @@ struct parse {
 	int		 polline;
 	struct polseen	*defs;
 	size_t		 ndefs;
+	mode_t		 mode;		/* the file's mode bits */
 };
 
 static const struct rule rule_openssh = {
@@ -225,6 +231,31 @@ shown(const char *s, char *buf, size_t len)
 	else
 		buf[i] = '\0';
 	return buf;
+}
+
+/*
+ * A ledger URL for a message, its password never shown: what lies
+ * between the scheme and the last '@' becomes "user:***" (or "***").
+ */
+static const char *
+redact(const char *v, char *buf, size_t len)
+{
+	const char	*at, *sch, *colon;
+	char		 tmp[256];
+	size_t		 n;
+
+	if ((at = strrchr(v, '@')) == NULL)
+		return shown(v, buf, len);
+	sch = strstr(v, "://");
+	sch = sch != NULL && sch < at ? sch + 3 :
+	    (sch = strchr(v, ':')) != NULL && sch < at ? sch + 1 : v;
+	colon = memchr(sch, ':', at - sch);
+	n = (size_t)(sch - v) + (colon != NULL ? (size_t)(colon - sch) : 0);
+	if (n > 64)
+		n = 64;
+	snprintf(tmp, sizeof(tmp), "%.*s%s***%.64s", (int)n, v,
+	    colon != NULL ? ":" : "", at);
+	return shown(tmp, buf, len);
 }
 
 static int
@@ -901,6 +932,33 @@ value(struct parse *p, enum key k, const char *v, long *num, char **str,
 			return -1;
 		}
 		break;
+	case V_LEDGER: {
+		struct ledgerurl	u;
+
+		if (ledgerurl_parse(v, &u, why) == -1)
+			return -1;
+		/* A password others could read is no password. */
+		if (u.haspass && (p->mode & (S_IRGRP | S_IROTH)) != 0) {
+			snprintf(wbuf, wlen, "a password in a file others can "
+			    "read (mode %04o); chmod go-r it",
+			    (unsigned)(p->mode & 07777));
+			*why = wbuf;
+			explicit_bzero(&u, sizeof(u));
+			return -1;
+		}
+		*num = u.kind != LK_FILES;
+		explicit_bzero(&u, sizeof(u));
+		if (*num == 0)
+			return 0;	/* files: str stays NULL */
+		break;
+	}
+	case V_PREFIX:
+		if (!store_prefix_ok(v)) {
+			*why = "1 to 64 of letters, digits, '_', '.', ':' and "
+			    "'-'";
+			return -1;
+		}
+		break;
 	case V_CERT:
 		/* num: 0 no, 1 auto, 2 a path (in str). */
 		if (strcmp(v, "no") == 0)
@@ -984,6 +1042,7 @@ setting(struct parse *p, const char *name, const char *v)
 	if (value(p, k, v, &num, &str, &why, wbuf, sizeof(wbuf)) == -1) {
 		if (why != NULL)
 			perr(p, p->lineno, "invalid %s \"%s\": %s", name,
+			    k == K_LEDGER ? redact(v, buf, sizeof(buf)) :
 			    shown(v, buf, sizeof(buf)), why);
 		return -1;
 	}
@@ -1150,6 +1209,12 @@ conf_load(struct conf *conf, const char *path, int must_exist, char **cause)
 	memset(&p, 0, sizeof(p));
 	p.conf = conf;
 	p.file = path;
+	{
+		struct stat	 st;
+
+		if (fstat(fd, &st) == 0)
+			p.mode = st.st_mode;
+	}
 	if ((p.fp = fdopen(fd, "r")) == NULL) {
 		*cause = xstrfmt("%s: %s", path, strerror(errno));
 		close(fd);
@@ -1321,6 +1386,16 @@ apply(const struct item *it, struct hostconf *hc, const char **pol)
 	case K_SERVER:
 		hc->server = it->str;
 		break;
+	case K_LEDGER:
+		hc->ledger = it->str;
+		hc->ledger_at = it->at;
+		break;
+	case K_LEDGER_PREFIX:
+		hc->ledger_prefix = it->str;
+		break;
+	case K_LEDGER_REQUIRED:
+		hc->ledger_required = (int)it->num;
+		break;
 	default:
 		break;		/* policy keys are never items */
 	}
@@ -1352,6 +1427,7 @@ conf_host(const struct conf *conf, const char *host, struct hostconf *hc,
 	hc->refused_status = EXIT_REFUSED;
 	hc->reuse = 0;
 	hc->password = 0;
+	hc->ledger_prefix = STORE_PREFIX;
 	if (checkrefs(conf, cause) == -1)
 		return -1;
 	/* Every file's [defaults] first, then the matching [host]s. */

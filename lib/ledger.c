@@ -115,7 +115,47 @@ struct ledger {
 	size_t		 nlines;	/* complete lines, header included */
 	size_t		 nflight;	/* attempts in flight */
 	uint64_t	 maxid;
+	/* A shared ledger (store.c); all zero for the local files. */
+	int		 shared;	/* the store's ledger */
+	struct store	*rs;		/* its connection, once made */
+	struct ledgerurl url;
+	char		*prefix;
+	char		 shown[512];	/* the URL without its password */
+	int		 required;	/* ledger_required = yes */
+	int		 fallen;	/* the store failed: local files now */
+	int		 dead;		/* the store failed (deadcause) */
+	char		*deadcause;
+	char		*warn;		/* the line to say, once */
+	int		 watching;	/* a WATCH to undo before the next */
+	struct ledger	*local;		/* this machine's files (the mirror) */
+	struct buf	 pend;		/* lines queued while locked */
+	struct buf	 base;		/* a compaction: the list's content */
+	int		 rewrite;
+	struct mop	*mops;		/* to mirror once committed */
+	size_t		 nmops;
+	struct {
+		uint64_t shared, local;
+	}		 map[16];	/* our attempts' ids in the mirror */
+	size_t		 nmap;
+	char		 client[ATTEMPT_CLIENTLEN];
 };
+
+/* What a shared ledger's commit repeats in the local files. */
+struct mop {
+	int		 begin;		/* 1: the attempt a; 0: an outcome */
+	struct attempt	 a;
+	uint64_t	 id;
+	enum outcome	 o;
+	time_t		 t;
+};
+
+static int	shared_lock(struct ledger *, struct history *, time_t,
+		    char **);
+static int	shared_commit(struct ledger *, char **);
+static time_t	shared_now(struct ledger *);
+static int	shared_mop(struct ledger *, const struct attempt *, uint64_t,
+		    enum outcome, time_t);
+static uint64_t	shared_unmap(const struct ledger *, uint64_t);
 
 /* Formatting and percent-encoding into a struct buf (util.c). */
 static int	sb_fmt(struct buf *, const char *, ...)
@@ -340,6 +380,10 @@ serversdir(const char *dir, char *buf, size_t len, char **cause)
 static char *
 damaged(const struct ledger *l, size_t line, const char *what)
 {
+	if (l->shared)
+		return xstrfmt("ledger %s element %zu: damaged (%s); run "
+		    "'safessh --forget %s'", l->path, line > 1 ? line - 2 : 0,
+		    what, l->server);
 	return xstrfmt("ledger %s:%zu: damaged (%s); fix or remove the file, "
 	    "or run 'safessh --forget %s'", l->path, line, what, l->server);
 }
@@ -657,13 +701,13 @@ parseline(struct ledger *l, struct history *h, char *line, size_t lineno,
 	}
 
 	if (strcmp(f[0], "a") == 0) {
-		if (nf != 7 && nf != 9) {
+		if (nf != 7 && nf != 9 && nf != 10) {
 			snprintf(why, whylen, "'a' record with %zu fields, "
-			    "not 7 or 9", nf);
+			    "not 7, 9 or 10", nf);
 			return why;
 		}
 		port = pstart = 0;
-		if (nf == 9 && (num(f[7], 65535, &port) == -1 ||
+		if (nf >= 9 && (num(f[7], 65535, &port) == -1 ||
 		    num(f[8], UINT64_MAX, &pstart) == -1))
 			return "bad port or process start";
 		if (num(f[1], UINT64_MAX, &id) == -1 || id == 0)
@@ -699,7 +743,9 @@ parseline(struct ledger *l, struct history *h, char *line, size_t lineno,
 		a->proven = (int)proven;
 		a->outcome = OUT_INFLIGHT;
 		if ((err = dec(f[5], a->host, sizeof(a->host))) != NULL ||
-		    (err = dec(f[6], a->who, sizeof(a->who))) != NULL)
+		    (err = dec(f[6], a->who, sizeof(a->who))) != NULL ||
+		    (nf == 10 && (err = dec(f[9], a->client,
+		    sizeof(a->client))) != NULL))
 			return err;
 		h->natt++;
 		if (id > l->maxid)
@@ -891,6 +937,16 @@ append(struct ledger *l, const struct buf *rec, size_t nrec,
 		*cause = xstrfmt("%s: not locked", l->path);
 		return -1;
 	}
+	if (l->shared) {
+		/* Queued: the commit writes it, or a conflict drops it. */
+		if (buf_add(&l->pend, rec->p, rec->len) == -1) {
+			*cause = xstrfmt("ledger %s: %s; %s not recorded",
+			    l->path, strerror(ENOMEM), what);
+			return -1;
+		}
+		l->nlines += nrec;
+		return 0;
+	}
 	if (fstat(l->fd, &st) == -1) {
 		*cause = xstrfmt("%s: %s", l->path, strerror(errno));
 		return -1;
@@ -940,10 +996,15 @@ fmt_attempt(struct buf *sb, const struct attempt *a)
 	    (long long)a->start, (long)a->pid, a->proven ? 1 : 0) == -1 ||
 	    sb_enc(sb, a->host) == -1 || buf_add(sb, " ", 1) == -1 ||
 	    sb_enc(sb, a->who) == -1 ||
-	    sb_fmt(sb, " %d %llu\n", a->port >= 0 && a->port <= 65535 ?
+	    sb_fmt(sb, " %d %llu", a->port >= 0 && a->port <= 65535 ?
 	    a->port : 0, a->pstart) == -1)
 		return -1;
-	return 0;
+	/* The client (shared ledgers) only when there is one: older
+	 * readers of the local files know 9 fields. */
+	if (a->client[0] != '\0' && (buf_add(sb, " ", 1) == -1 ||
+	    sb_enc(sb, a->client) == -1))
+		return -1;
+	return buf_add(sb, "\n", 1);
 }
 
 static int
@@ -1098,6 +1159,48 @@ untmp(const char *sd, const char *server)
  * the old file (and its lock).  0, or -1 with *cause and the old file
  * left as it was.
  */
+/*
+ * The records a compaction keeps (keep[i] for h->att[i]), one "a" and
+ * one "s" line per attempt, then the server's state and what was
+ * learned, appended to sb; *lines and *nflight count them.  0 or -1.
+ */
+static int
+records(const struct history *h, const char *keep, struct buf *sb,
+    size_t *lines, size_t *nflight)
+{
+	const struct attempt	*a;
+	size_t			 i;
+
+	for (i = 0; i < h->natt; i++) {
+		if (!keep[i])
+			continue;
+		a = &h->att[i];
+		if (fmt_attempt(sb, a) == -1)
+			return -1;
+		(*lines)++;
+		if (a->outcome == OUT_INFLIGHT && a->end == a->start) {
+			(*nflight)++;
+			continue;
+		}
+		if (a->outcome == OUT_INFLIGHT)
+			(*nflight)++;
+		if (fmt_state(sb, a->id, a->end, a->outcome) == -1)
+			return -1;
+		(*lines)++;
+	}
+	if (h->st.state != SS_OK) {
+		if (fmt_srvstate(sb, &h->st) == -1)
+			return -1;
+		(*lines)++;
+	}
+	if (learn_any(&h->lr)) {
+		if (fmt_learned(sb, &h->lr) == -1)
+			return -1;
+		(*lines)++;
+	}
+	return 0;
+}
+
 static int
 compact(struct ledger *l, const struct history *h, const char *keep,
     char **cause)
@@ -1105,40 +1208,12 @@ compact(struct ledger *l, const struct history *h, const char *keep,
 	struct buf	 sb = { NULL, 0, 0 };
 	char		*tmp = NULL;
 	int		 tfd = -1, dfd, saved;
-	size_t		 i, lines = 1, nflight = 0;
+	size_t		 lines = 1, nflight = 0, i;
 	ssize_t		 n;
-	const struct attempt *a;
 
 	if (sb_fmt(&sb, "%s %s %s\n", LEDGER_MAGIC, LEDGER_VERSION,
-	    l->server) == -1)
+	    l->server) == -1 || records(h, keep, &sb, &lines, &nflight) == -1)
 		goto nomem;
-	for (i = 0; i < h->natt; i++) {
-		if (!keep[i])
-			continue;
-		a = &h->att[i];
-		if (fmt_attempt(&sb, a) == -1)
-			goto nomem;
-		lines++;
-		if (a->outcome == OUT_INFLIGHT && a->end == a->start) {
-			nflight++;
-			continue;
-		}
-		if (a->outcome == OUT_INFLIGHT)
-			nflight++;
-		if (fmt_state(&sb, a->id, a->end, a->outcome) == -1)
-			goto nomem;
-		lines++;
-	}
-	if (h->st.state != SS_OK) {
-		if (fmt_srvstate(&sb, &h->st) == -1)
-			goto nomem;
-		lines++;
-	}
-	if (learn_any(&h->lr)) {
-		if (fmt_learned(&sb, &h->lr) == -1)
-			goto nomem;
-		lines++;
-	}
 	if ((tmp = xstrfmt("%s.tmp.%ld", l->path, (long)getpid())) == NULL)
 		goto nomem;
 	for (i = 0; i < 2; i++) {
@@ -1243,6 +1318,19 @@ marklost(struct ledger *l, struct history *h)
 		a = &h->att[i];
 		if (a->outcome != OUT_INFLIGHT)
 			continue;
+		/*
+		 * Another machine's process cannot be looked at: its attempt
+		 * is lost (to this reader, not written) once sshd would have
+		 * ended an unauthenticated connection.
+		 */
+		if (l->shared && strcmp(a->client, l->client) != 0) {
+			if (l->now - a->start > LOGIN_GRACE + 60) {
+				a->outcome = OUT_LOST;
+				a->end = l->now;
+			} else
+				l->nflight++;
+			continue;
+		}
 		if (alive(a)) {
 			l->nflight++;
 			continue;
@@ -1279,6 +1367,8 @@ ledger_lock(struct ledger *l, struct history *h, time_t now, char **cause)
 	int		 old;
 
 	*cause = NULL;
+	if (l->shared)
+		return shared_lock(l, h, now, cause);
 	if (h == NULL)
 		h = &tmp;
 	memset(h, 0, sizeof(*h));
@@ -1330,10 +1420,14 @@ ledger_begin(struct ledger *l, struct attempt *a, char **cause)
 	int		 r;
 
 	*cause = NULL;
+	if (l->fallen)
+		return ledger_begin(l->local, a, cause);
 	if (!l->locked) {
 		*cause = xstrfmt("%s: not locked", l->path);
 		return -1;
 	}
+	if (l->shared)
+		strlcpy(a->client, l->client, sizeof(a->client));
 	if (strnlen(a->host, sizeof(a->host)) == sizeof(a->host) ||
 	    strnlen(a->who, sizeof(a->who)) == sizeof(a->who)) {
 		*cause = xstrfmt("ledger %s: host or key name too long; "
@@ -1364,6 +1458,11 @@ ledger_begin(struct ledger *l, struct attempt *a, char **cause)
 	}
 	r = append(l, &sb, 1, "attempt", cause);
 	free(sb.p);
+	if (r == 0 && l->shared && shared_mop(l, a, 0, 0, 0) == -1) {
+		*cause = xstrfmt("ledger %s: %s; attempt not recorded",
+		    l->path, strerror(ENOMEM));
+		r = -1;
+	}
 	if (r == 0) {
 		l->maxid = id;
 		l->nflight++;
@@ -1383,6 +1482,8 @@ ledger_state(struct ledger *l, const struct srvstate *st, char **cause)
 	int		 r;
 
 	*cause = NULL;
+	if (l->fallen)
+		return ledger_state(l->local, st, cause);
 	if (!l->locked) {
 		*cause = xstrfmt("%s: not locked", l->path);
 		return -1;
@@ -1409,6 +1510,8 @@ ledger_learn(struct ledger *l, const struct learned *lr, char **cause)
 	int		 r;
 
 	*cause = NULL;
+	if (l->fallen)
+		return ledger_learn(l->local, lr, cause);
 	if (!l->locked) {
 		*cause = xstrfmt("%s: not locked", l->path);
 		return -1;
@@ -1436,6 +1539,9 @@ ledger_outcome(struct ledger *l, uint64_t id, enum outcome o, time_t t,
 	int		 r;
 
 	*cause = NULL;
+	if (l->fallen)
+		return ledger_outcome(l->local, shared_unmap(l, id), o, t,
+		    cause);
 	if (!l->locked || (unsigned)o >= OUT_MAX) {
 		*cause = xstrfmt("%s: not locked, or bad outcome", l->path);
 		return -1;
@@ -1448,30 +1554,55 @@ ledger_outcome(struct ledger *l, uint64_t id, enum outcome o, time_t t,
 	}
 	r = append(l, &sb, 1, "outcome", cause);
 	free(sb.p);
+	if (r == 0 && l->shared && shared_mop(l, NULL, id, o, t) == -1) {
+		*cause = xstrfmt("ledger %s: %s; outcome not recorded",
+		    l->path, strerror(ENOMEM));
+		r = -1;
+	}
 	return r;
 }
 
-/* Files are written as each record is queued: commit only unlocks. */
+/*
+ * Files are written as each record is queued: commit only unlocks.  A
+ * shared ledger writes what was queued in one transaction (1: another
+ * client changed the list first).
+ */
 int
 ledger_commit(struct ledger *l, char **cause)
 {
 	*cause = NULL;
+	if (l->shared)
+		return shared_commit(l, cause);
 	ledger_unlock(l);
 	return 0;
 }
 
+/* The ledger's clock: the store's (TIME) for a shared one. */
 time_t
 ledger_now(struct ledger *l)
 {
-	(void)l;
+	if (l != NULL && l->shared)
+		return shared_now(l);
 	return time(NULL);
 }
 
-/* Release the lock (a no-op when not locked). */
+/* Release the lock (a no-op when not locked); queued records go. */
 void
 ledger_unlock(struct ledger *l)
 {
-	if (l == NULL || !l->locked)
+	if (l == NULL)
+		return;
+	if (l->shared) {
+		if (l->local != NULL)
+			ledger_unlock(l->local);
+		l->pend.len = 0;
+		l->base.len = 0;
+		l->rewrite = 0;
+		l->nmops = 0;
+		l->locked = 0;
+		return;
+	}
+	if (!l->locked)
 		return;
 	flock(l->fd, LOCK_UN);
 	l->locked = 0;
@@ -1495,6 +1626,27 @@ ledger_settle(struct ledger *l, uint64_t id, enum outcome o, time_t t,
 	*cause = NULL;
 	if ((unsigned)o >= OUT_MAX) {
 		*cause = xstrfmt("ledger %s: bad outcome %d", l->path, o);
+		return -1;
+	}
+	if (l->shared) {
+		int	 tries;
+
+		for (tries = 0; tries < 16; tries++) {
+			if (ledger_lock(l, &h, t, cause) == -1)
+				return -1;
+			for (size_t i = 0; i < h.natt; i++)
+				if (h.att[i].id == id &&
+				    (h.att[i].outcome != o || h.att[i].end != t) &&
+				    ledger_outcome(l, id, o, t, cause) == -1) {
+					ledger_unlock(l);
+					history_free(&h);
+					return -1;
+				}
+			history_free(&h);
+			if ((r = ledger_commit(l, cause)) != 1)
+				return r;
+		}
+		*cause = xstrfmt("ledger %s: too much contention", l->path);
 		return -1;
 	}
 	if (held) {
@@ -1535,6 +1687,17 @@ ledger_close(struct ledger *l)
 	ledger_unlock(l);
 	if (l->fd != -1)
 		close(l->fd);
+	if (l->shared) {
+		store_close(l->rs);
+		ledger_close(l->local);
+		explicit_bzero(&l->url, sizeof(l->url));
+		free(l->prefix);
+		free(l->deadcause);
+		free(l->warn);
+		free(l->pend.p);
+		free(l->base.p);
+		free(l->mops);
+	}
 	free(l->dir);
 	free(l->path);
 	free(l->server);
@@ -1673,4 +1836,578 @@ history_free(struct history *h)
 		return;
 	free(h->att);
 	memset(h, 0, sizeof(*h));
+}
+
+/* ---------------------------------------------------------- shared */
+
+/*
+ * A shared ledger keeps the same records in a Redis list (store.c) and
+ * follows the same protocol: ledger_lock WATCHes the list and reads it,
+ * the records queue up, ledger_commit writes them with MULTI/EXEC (1:
+ * another client wrote first, read and decide again).  A compaction
+ * replaces the list in the same transaction.  The list expires a
+ * horizon after its last write.  Attempts this machine begins and their
+ * outcomes are repeated in the local files once committed, so that no
+ * attempt that happened goes unrecorded here.  When the store fails
+ * (unreachable, no answer within STORE_TIMEOUT_MS, an error reply) the
+ * ledger is the local files for the rest of the call, with one line to
+ * say so, or, with ledger_required, every lock fails.
+ */
+
+/* Remember id (shared) is lid in the local files. */
+static void
+shared_map(struct ledger *l, uint64_t id, uint64_t lid)
+{
+	size_t	 n = sizeof(l->map) / sizeof(l->map[0]);
+
+	if (l->nmap == n) {
+		memmove(&l->map[0], &l->map[1], (n - 1) * sizeof(l->map[0]));
+		l->nmap--;
+	}
+	l->map[l->nmap].shared = id;
+	l->map[l->nmap].local = lid;
+	l->nmap++;
+}
+
+/* Is shared id one of ours, mirrored as *lid?  1 or 0. */
+static int
+shared_mapped(const struct ledger *l, uint64_t id, uint64_t *lid)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->nmap; i++)
+		if (l->map[i].shared == id) {
+			*lid = l->map[i].local;
+			return 1;
+		}
+	return 0;
+}
+
+/* The local id of shared id (itself if not ours). */
+static uint64_t
+shared_unmap(const struct ledger *l, uint64_t id)
+{
+	uint64_t	 lid;
+
+	return shared_mapped(l, id, &lid) ? lid : id;
+}
+
+static int
+shared_mop(struct ledger *l, const struct attempt *a, uint64_t id,
+    enum outcome o, time_t t)
+{
+	struct mop	*m;
+
+	if ((m = reallocarray(l->mops, l->nmops + 1, sizeof(*m))) == NULL)
+		return -1;
+	l->mops = m;
+	m += l->nmops++;
+	memset(m, 0, sizeof(*m));
+	if (a != NULL) {
+		m->begin = 1;
+		m->a = *a;
+	}
+	m->id = id;
+	m->o = o;
+	m->t = t;
+	return 0;
+}
+
+/*
+ * The store failed with err (freed): forget the connection; with
+ * ledger_required -1 with *cause, else the local files from now on
+ * (and the line to say so).
+ */
+static int
+shared_fail(struct ledger *l, char *err, char **cause)
+{
+	store_close(l->rs);
+	l->rs = NULL;
+	l->watching = 0;
+	l->locked = 0;
+	l->pend.len = 0;
+	l->base.len = 0;
+	l->rewrite = 0;
+	l->nmops = 0;
+	if (!l->dead) {
+		l->dead = 1;
+		l->deadcause = xstrfmt("shared ledger %s: %s", l->shown,
+		    err != NULL ? err : "failed");
+	}
+	free(err);
+	/* An attempt begun here is always settled, locally if need be. */
+	if (l->required && l->nmap == 0) {
+		*cause = xstrfmt("%s; the shared ledger is required "
+		    "(ledger_required = yes)", l->deadcause != NULL ?
+		    l->deadcause : "shared ledger failed");
+		return -1;
+	}
+	if (!l->fallen && l->warn == NULL)
+		l->warn = xstrfmt("%s; using this machine's local ledger for "
+		    "this call", l->deadcause != NULL ? l->deadcause :
+		    "shared ledger failed");
+	l->fallen = 1;
+	return 0;
+}
+
+/* Connect if not yet: 0 (connected, or fallen back), or -1. */
+static int
+shared_up(struct ledger *l, char **cause)
+{
+	char	*err = NULL;
+
+	if (l->fallen || l->rs != NULL)
+		return 0;
+	if (l->dead)
+		return shared_fail(l, NULL, cause);
+	if (store_open(&l->rs, &l->url, l->prefix, STORE_TIMEOUT_MS,
+	    &err) == -1)
+		return shared_fail(l, err, cause);
+	return 0;
+}
+
+/* The local files, locked, with our attempts under their shared ids. */
+static int
+fallen_lock(struct ledger *l, struct history *h, time_t now, char **cause)
+{
+	size_t	 i, j;
+
+	if (ledger_lock(l->local, h, now, cause) == -1)
+		return -1;
+	if (h == NULL)
+		return 0;
+	for (i = 0; i < h->natt; i++)
+		for (j = 0; j < l->nmap; j++)
+			if (h->att[i].id == l->map[j].local)
+				h->att[i].id = l->map[j].shared;
+	return 0;
+}
+
+static int
+shared_lock(struct ledger *l, struct history *h, time_t now, char **cause)
+{
+	struct history	 tmp;
+	struct buf	 sb = { NULL, 0, 0 };
+	char		*err = NULL, *keep;
+	size_t		 nel, lines, nflight;
+	int		 r, old;
+
+	if (l->locked) {
+		*cause = xstrfmt("%s: already locked", l->path);
+		return -1;
+	}
+	if (shared_up(l, cause) == -1)
+		return -1;
+	if (l->fallen)
+		return fallen_lock(l, h, now, cause);
+	if (h == NULL)
+		h = &tmp;
+	memset(h, 0, sizeof(*h));
+	if (l->watching && store_unwatch(l->rs, &err) == -1)
+		goto storefail;
+	l->watching = 0;
+	if (sb_fmt(&sb, "%s %s %s\n", LEDGER_MAGIC, LEDGER_VERSION,
+	    l->server) == -1) {
+		*cause = xstrfmt("ledger: %s", strerror(ENOMEM));
+		return -1;
+	}
+	if ((r = store_read(l->rs, l->server, &sb, &nel, &err)) == -1) {
+		free(sb.p);
+		goto storefail;
+	}
+	l->watching = 1;
+	if (r == -2) {
+		*cause = xstrfmt("ledger %s: damaged (%s); run 'safessh "
+		    "--forget %s'", l->path, err, l->server);
+		free(err);
+		free(sb.p);
+		return -1;
+	}
+	r = parse(l, sb.p, sb.len, h, cause);
+	free(sb.p);
+	if (r == -1)
+		return -1;
+	l->locked = 1;
+	l->now = now;
+	l->pend.len = 0;
+	l->base.len = 0;
+	l->rewrite = 0;
+	l->nmops = 0;
+	if (h->st.state != SS_OK && h->st.until < now - horizon())
+		memset(&h->st, 0, sizeof(h->st));
+	marklost(l, h);
+	if ((keep = malloc(h->natt + 1)) != NULL) {
+		lines = choose(l, h, keep, &old);
+		if (lines < l->nlines && (old || l->nlines > LEDGER_COMPACT)) {
+			lines = 1;
+			nflight = 0;
+			if (records(h, keep, &l->base, &lines, &nflight) == 0) {
+				/* The lost marks are in the new list. */
+				l->rewrite = 1;
+				l->pend.len = 0;
+				l->nlines = lines;
+				l->nflight = nflight;
+				prune(h, keep);
+			} else
+				l->base.len = 0;
+		}
+		free(keep);
+	}
+	if (h == &tmp)
+		history_free(h);
+	return 0;
+
+storefail:
+	if (shared_fail(l, err, cause) == -1)
+		return -1;
+	return fallen_lock(l, h == &tmp ? NULL : h, now, cause);
+}
+
+/* Repeat in the local files what this process began and settled. */
+static int
+mirror(struct ledger *l, char **cause)
+{
+	struct attempt	 a;
+	struct mop	*m;
+	uint64_t	 lid;
+	size_t		 i;
+	int		 need = 0;
+
+	for (i = 0; i < l->nmops; i++) {
+		m = &l->mops[i];
+		if (m->begin || shared_mapped(l, m->id, &lid))
+			need = 1;
+	}
+	if (!need)
+		return 0;
+	if (ledger_lock(l->local, NULL, l->now, cause) == -1)
+		return -1;
+	for (i = 0; i < l->nmops; i++) {
+		m = &l->mops[i];
+		if (m->begin) {
+			a = m->a;
+			a.client[0] = '\0';
+			if (ledger_begin(l->local, &a, cause) == -1)
+				goto fail;
+			shared_map(l, m->a.id, a.id);
+		} else if (shared_mapped(l, m->id, &lid) &&
+		    ledger_outcome(l->local, lid, m->o, m->t, cause) == -1)
+			goto fail;
+	}
+	return ledger_commit(l->local, cause);
+fail:
+	ledger_unlock(l->local);
+	return -1;
+}
+
+static int
+shared_commit(struct ledger *l, char **cause)
+{
+	char	*err = NULL;
+	int	 r;
+
+	if (l->fallen)
+		return ledger_commit(l->local, cause);
+	if (!l->locked)
+		return 0;
+	if (l->pend.len == 0 && !l->rewrite) {
+		ledger_unlock(l);
+		return 0;
+	}
+	r = store_commit(l->rs, l->server, l->rewrite ? &l->base : NULL,
+	    &l->pend, horizon(), &err);
+	l->watching = 0;
+	if (r == 0 && (r = mirror(l, cause)) == -1)
+		r = -2;
+	ledger_unlock(l);
+	if (r == -1) {
+		/* Decide again, locally (or fail: ledger_required). */
+		if (shared_fail(l, err, cause) == -1)
+			return -1;
+		return 1;
+	}
+	free(err);
+	return r == -2 ? -1 : r;
+}
+
+static time_t
+shared_now(struct ledger *l)
+{
+	char	*err = NULL, *c = NULL;
+	time_t	 t;
+
+	if (shared_up(l, &c) == -1 || l->fallen) {
+		free(c);
+		return time(NULL);
+	}
+	if (store_time(l->rs, &t, &err) == 0)
+		return t;
+	if (shared_fail(l, err, &c) == -1)
+		free(c);
+	return time(NULL);
+}
+
+/* A client id: [A-Za-z0-9._-], 1 to 63 bytes. */
+static int
+valid_client(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return n > 0 && n < ATTEMPT_CLIENTLEN && strspn(s,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") == n;
+}
+
+/*
+ * This machine's client id for shared ledgers: the state directory's
+ * "client" file, made on first use as the host name and 8 random hex
+ * digits ("build7-3fa2c1d0"), so that every state directory (machine,
+ * or user) is told apart.  0, or -1 with *cause.
+ */
+int
+ledger_client(const char *dir, char *buf, size_t len, char **cause)
+{
+	char	 path[PATH_MAX], host[64], id[128];
+	ssize_t	 n;
+	size_t	 i;
+	int	 fd, tries;
+
+	*cause = NULL;
+	if ((size_t)snprintf(path, sizeof(path), "%s/client", dir) >=
+	    sizeof(path)) {
+		*cause = xstrfmt("%s: path too long", dir);
+		return -1;
+	}
+	for (tries = 0; tries < 2; tries++) {
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) !=
+		    -1) {
+			n = read(fd, id, sizeof(id) - 1);
+			close(fd);
+			if (n > 0 && id[n - 1] == '\n') {
+				id[n - 1] = '\0';
+				if (valid_client(id) &&
+				    strlcpy(buf, id, len) < len)
+					return 0;
+			}
+			*cause = xstrfmt("%s: not a client id (remove it: a "
+			    "new one is made)", path);
+			return -1;
+		}
+		if (errno != ENOENT)
+			break;
+		if (gethostname(host, sizeof(host)) == -1)
+			strlcpy(host, "host", sizeof(host));
+		host[sizeof(host) - 1] = '\0';
+		for (i = 0; host[i] != '\0' && i < 40; i++)
+			if (strchr(".-_", host[i]) == NULL &&
+			    !((host[i] >= 'a' && host[i] <= 'z') ||
+			    (host[i] >= 'A' && host[i] <= 'Z') ||
+			    (host[i] >= '0' && host[i] <= '9')))
+				host[i] = '_';
+		host[i] = '\0';
+		snprintf(id, sizeof(id), "%s-%08x\n", host[0] != '\0' ?
+		    host : "host", arc4random());
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+		if (fd == -1 && errno == EEXIST)
+			continue;	/* another process made it */
+		if (fd == -1)
+			break;
+		n = write(fd, id, strlen(id));
+		close(fd);
+		if (n != (ssize_t)strlen(id)) {
+			unlink(path);
+			break;
+		}
+	}
+	*cause = xstrfmt("%s: %s", path, strerror(errno));
+	return -1;
+}
+
+int
+ledger_open_conf(struct ledger **lp, const char *dir, const char *server,
+    const struct hostconf *hc, char **cause)
+{
+	struct ledgerurl u;
+	struct ledger	*l = NULL, *local;
+	const char	*why;
+
+	*lp = NULL;
+	*cause = NULL;
+	if (hc == NULL || hc->ledger == NULL)
+		return ledger_open(lp, dir, server, cause);
+	if (ledgerurl_parse(hc->ledger, &u, &why) == -1) {
+		*cause = xstrfmt("%s: ledger: %s", hc->ledger_at != NULL ?
+		    hc->ledger_at : "config", why);
+		return -1;
+	}
+	if (u.kind == LK_FILES)
+		return ledger_open(lp, dir, server, cause);
+	if (ledger_open(&local, dir, server, cause) == -1) {
+		explicit_bzero(&u, sizeof(u));
+		return -1;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		goto nomem;
+	l->fd = -1;
+	l->shared = 1;
+	l->local = local;
+	l->url = u;
+	explicit_bzero(&u, sizeof(u));
+	l->required = hc->ledger_required;
+	ledgerurl_show(&l->url, l->shown, sizeof(l->shown));
+	if ((l->prefix = strdup(hc->ledger_prefix != NULL ?
+	    hc->ledger_prefix : STORE_PREFIX)) == NULL ||
+	    (l->server = strdup(server)) == NULL ||
+	    (l->dir = strdup(local->dir)) == NULL ||
+	    (l->path = xstrfmt("%s %ssrv:%s", l->shown, l->prefix,
+	    server)) == NULL)
+		goto nomem;
+	if (ledger_client(dir, l->client, sizeof(l->client), cause) == -1) {
+		ledger_close(l);
+		return -1;
+	}
+	*lp = l;
+	return 0;
+nomem:
+	if (l == NULL)
+		ledger_close(local);
+	ledger_close(l);
+	*cause = xstrfmt("ledger: %s", strerror(ENOMEM));
+	return -1;
+}
+
+char *
+ledger_warning(struct ledger *l)
+{
+	char	*w;
+
+	if (l == NULL || !l->shared || l->warn == NULL)
+		return NULL;
+	w = l->warn;
+	l->warn = NULL;
+	return w;
+}
+
+int
+ledger_refusing(const struct ledger *l)
+{
+	return l != NULL && l->shared && l->dead && l->required &&
+	    !l->fallen;
+}
+
+int
+ledger_shared(const struct ledger *l)
+{
+	return l != NULL && l->shared && !l->fallen;
+}
+
+void
+ledger_describe(const struct ledger *l, char *buf, size_t len)
+{
+	if (l == NULL || !l->shared) {
+		snprintf(buf, len, "local files (%s)", l != NULL ? l->dir :
+		    "state directory");
+		return;
+	}
+	if (l->fallen) {
+		snprintf(buf, len, "local files (%s), as %s failed",
+		    l->local->dir, l->shown);
+		return;
+	}
+	snprintf(buf, len, "%s (shared, keys %ssrv:*, this machine is "
+	    "client %s)", l->shown, l->prefix, l->client);
+}
+
+/*
+ * --forget on a shared ledger: the list becomes what was learned (or
+ * goes, with limits), in one transaction.  0, 1 if something learned
+ * stays, or -1 with *cause (the store failed: nothing was cleared).
+ */
+int
+ledger_wipe(struct ledger *l, int limits, char **cause)
+{
+	struct history	 h;
+	struct learned	 lr;
+	int		 tries, c, kept;
+
+	*cause = NULL;
+	if (!l->shared) {
+		*cause = xstrfmt("%s: not a shared ledger", l->path);
+		return -1;
+	}
+	for (tries = 0; tries < 16; tries++) {
+		if (ledger_lock(l, &h, ledger_now(l), cause) == -1)
+			return -1;
+		if (l->fallen) {
+			ledger_unlock(l);
+			history_free(&h);
+			free(l->warn);
+			l->warn = NULL;
+			*cause = xstrfmt("%s; the shared history was not "
+			    "cleared", l->deadcause != NULL ? l->deadcause :
+			    l->shown);
+			return -1;
+		}
+		l->pend.len = 0;
+		l->base.len = 0;
+		l->nmops = 0;
+		kept = !limits && learn_any(&h.lr);
+		if (kept) {
+			lr = h.lr;
+			lr.banat = 0;
+			if (fmt_learned(&l->base, &lr) == -1) {
+				ledger_unlock(l);
+				history_free(&h);
+				*cause = xstrfmt("ledger: %s", strerror(ENOMEM));
+				return -1;
+			}
+		}
+		l->rewrite = 1;
+		history_free(&h);
+		if ((c = ledger_commit(l, cause)) == -1)
+			return -1;
+		if (c == 0 && !l->fallen)
+			return kept;
+	}
+	*cause = xstrfmt("ledger %s: too much contention; not cleared",
+	    l->path);
+	return -1;
+}
+
+int
+ledger_list(const char *dir, const struct hostconf *hc, char ***list,
+    size_t *n, char **warn, char **cause)
+{
+	struct ledgerurl u;
+	struct store	*s;
+	const char	*why;
+	char		 shown[512], *err = NULL;
+	int		 r;
+
+	*warn = NULL;
+	*cause = NULL;
+	if (hc == NULL || hc->ledger == NULL ||
+	    ledgerurl_parse(hc->ledger, &u, &why) == -1 || u.kind == LK_FILES)
+		return ledger_servers(dir, list, n, cause);
+	ledgerurl_show(&u, shown, sizeof(shown));
+	r = store_open(&s, &u, hc->ledger_prefix != NULL ?
+	    hc->ledger_prefix : STORE_PREFIX, STORE_TIMEOUT_MS, &err);
+	explicit_bzero(&u, sizeof(u));
+	if (r == 0) {
+		r = store_servers(s, list, n, &err);
+		store_close(s);
+		if (r == 0)
+			return 0;
+	}
+	if (hc->ledger_required) {
+		*cause = xstrfmt("shared ledger %s: %s; the shared ledger is "
+		    "required (ledger_required = yes)", shown, err);
+		free(err);
+		return -1;
+	}
+	*warn = xstrfmt("shared ledger %s: %s; listing this machine's local "
+	    "ledger", shown, err);
+	free(err);
+	return ledger_servers(dir, list, n, cause);
 }

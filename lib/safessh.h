@@ -230,6 +230,11 @@ struct hostconf {
 	const char		*port_at;
 	const char		*agent_at;
 	const char		*certificate_at;
+	/* The ledger: NULL (the local files) or a shared store's URL. */
+	const char		*ledger;
+	const char		*ledger_at;	/* its file:line */
+	const char		*ledger_prefix;	/* key prefix; "safessh:" */
+	int			 ledger_required; /* refuse when unreachable */
 };
 
 struct conf;
@@ -290,6 +295,7 @@ int		 outcome_byname(const char *, enum outcome *);
 
 #define ATTEMPT_HOSTLEN	256
 #define ATTEMPT_WHOLEN	512
+#define ATTEMPT_CLIENTLEN 64
 
 struct attempt {
 	uint64_t	 id;
@@ -302,6 +308,7 @@ struct attempt {
 	int		 port;		/* the server's port; 0: unknown */
 	char		 host[ATTEMPT_HOSTLEN];	/* the alias as typed */
 	char		 who[ATTEMPT_WHOLEN];	/* "user key": the credential */
+	char		 client[ATTEMPT_CLIENTLEN]; /* shared: who made it; "" */
 };
 
 /* A server's state (G3), shared by every process through the ledger. */
@@ -539,6 +546,96 @@ int	 ledger_learn(struct ledger *, const struct learned *, char **);
 /* The servers with a ledger in dir; caller frees each and the array. */
 int	 ledger_servers(const char *, char ***, size_t *, char **);
 void	 history_free(struct history *);
+/*
+ * A shared ledger (store.c): the server's ledger under hc's "ledger ="
+ * (NULL, or no ledger set: ledger_open's local files).  The store is
+ * reached lazily, at the first lock or ledger_now; a store that fails
+ * then gives -1 (ledger_required) or makes the ledger this machine's
+ * local files for the rest of the call, with one line to say so
+ * (ledger_warning).  Every attempt begun through the store is recorded
+ * in the local files too.  0 or -1.
+ */
+int	 ledger_open_conf(struct ledger **, const char *, const char *,
+	    const struct hostconf *, char **);
+/* The one line to print about a fallen-back store, once; else NULL. */
+char	*ledger_warning(struct ledger *);
+/* "redis://127.0.0.1:6379/0 (shared, prefix safessh:)" or "local files". */
+void	 ledger_describe(const struct ledger *, char *, size_t);
+/* Is the ledger a shared store (and not fallen back)?  1 or 0. */
+int	 ledger_shared(const struct ledger *);
+/* Did a required shared store fail (a refusal, not our error)?  1/0. */
+int	 ledger_refusing(const struct ledger *);
+/* This machine's client id for shared ledgers (state dir); 0 or -1. */
+int	 ledger_client(const char *, char *, size_t, char **);
+/*
+ * --forget on an open ledger of either kind (the shared history for
+ * every machine): 0, 1 if something learned stays, or -1.
+ */
+int	 ledger_wipe(struct ledger *, int, char **);
+/*
+ * The servers of hc's ledger (shared: the store's keys; else dir's
+ * files); *warn (caller frees) when the store failed and dir was read.
+ */
+int	 ledger_list(const char *, const struct hostconf *, char ***, size_t *,
+	    char **, char **);
+
+/* --------------------------------------------------------------- store.c */
+
+enum lkind {
+	LK_FILES,	/* the local files (no URL) */
+	LK_TCP,		/* redis://host:port/db */
+	LK_UNIX		/* unix:/path */
+};
+
+/* A parsed "ledger =" value. */
+struct ledgerurl {
+	enum lkind	 kind;
+	char		 host[256];
+	int		 port;
+	char		 path[108];	/* sizeof(sun_path) */
+	int		 db;
+	char		 user[128];	/* "" : none */
+	char		 pass[256];	/* "" : none */
+	int		 haspass;
+};
+
+#define STORE_TIMEOUT_MS 300	/* connect and each command */
+#define STORE_PREFIX	"safessh:"
+
+/* Parse a ledger = value; 0, or -1 with *why (static text). */
+int	 ledgerurl_parse(const char *, struct ledgerurl *, const char **);
+/* The URL as shown anywhere: the password as "***".  Pure. */
+void	 ledgerurl_show(const struct ledgerurl *, char *, size_t);
+/* A key prefix: 1 to 64 of [A-Za-z0-9_.:-]; 1 or 0. */
+int	 store_prefix_ok(const char *);
+
+struct store;
+
+/* Connect (timeout ms), AUTH, SELECT.  0, or -1 with *cause. */
+int	 store_open(struct store **, const struct ledgerurl *, const char *,
+	    long, char **);
+void	 store_close(struct store *);
+/* The store's clock (TIME).  0 or -1. */
+int	 store_time(struct store *, time_t *, char **);
+/*
+ * WATCH the server's list and read it: each element and a LF appended
+ * to out.  0, or -1 with *cause (an element holding a LF is -2: damage).
+ */
+int	 store_read(struct store *, const char *, struct buf *, size_t *,
+	    char **);
+/* UNWATCH.  0 or -1. */
+int	 store_unwatch(struct store *, char **);
+/*
+ * MULTI; with base non-NULL DEL and RPUSH its lines; RPUSH add's lines;
+ * PEXPIRE ttl seconds; EXEC.  0, 1 if a watched key changed (nothing
+ * written), or -1 with *cause.
+ */
+int	 store_commit(struct store *, const char *, const struct buf *,
+	    const struct buf *, long, char **);
+/* The servers that have a list (SCAN).  0 or -1. */
+int	 store_servers(struct store *, char ***, size_t *, char **);
+/* The key of a server's list, as redis-cli names it (allocated). */
+char	*store_key(const struct store *, const char *);
 
 /* ------------------------------------------------------------- sshconf.c */
 
