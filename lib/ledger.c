@@ -138,6 +138,7 @@ struct ledger {
 	}		 map[16];	/* our attempts' ids in the mirror */
 	size_t		 nmap;
 	char		 client[ATTEMPT_CLIENTLEN];
+	char		*sdir;		/* the state directory */
 };
 
 /* What a shared ledger's commit repeats in the local files. */
@@ -1692,6 +1693,7 @@ ledger_close(struct ledger *l)
 		ledger_close(l->local);
 		explicit_bzero(&l->url, sizeof(l->url));
 		free(l->prefix);
+		free(l->sdir);
 		free(l->deadcause);
 		free(l->warn);
 		free(l->pend.p);
@@ -1950,6 +1952,51 @@ shared_fail(struct ledger *l, char *err, char **cause)
 	return 0;
 }
 
+/*
+ * Compare the store's epoch with the one this machine saw last (the
+ * state directory's epoch.HASH file, HASH of the URL and prefix): a
+ * store that restarted empty has a new one.  Say so once; best effort.
+ */
+static void
+shared_epoch(struct ledger *l)
+{
+	const char	*ep = store_epoch(l->rs);
+	char		 path[PATH_MAX], old[64], tmp[PATH_MAX + 32];
+	uint64_t	 hv;
+	ssize_t		 n;
+	int		 fd;
+
+	if (ep[0] == '\0' || l->sdir == NULL)
+		return;
+	hv = util_fnv(UTIL_FNV0, l->shown, strlen(l->shown));
+	hv = util_fnv(hv, l->prefix, strlen(l->prefix));
+	if ((size_t)snprintf(path, sizeof(path), "%s/epoch.%016llx", l->sdir,
+	    (unsigned long long)hv) >= sizeof(path))
+		return;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		n = read(fd, old, sizeof(old) - 1);
+		close(fd);
+		old[n > 0 ? n : 0] = '\0';
+		old[strcspn(old, "\n")] = '\0';
+		if (strcmp(old, ep) == 0)
+			return;
+		if (old[0] != '\0' && l->warn == NULL)
+			l->warn = xstrfmt("shared ledger %s restarted empty "
+			    "(its history is gone): the shared budget starts "
+			    "again; this machine's attempts are in its local "
+			    "ledger", l->shown);
+	}
+	snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1)
+		return;
+	n = write(fd, ep, strlen(ep));
+	if (close(fd) == 0 && n == (ssize_t)strlen(ep))
+		(void)rename(tmp, path);
+	else
+		(void)unlink(tmp);
+}
+
 /* Connect if not yet: 0 (connected, or fallen back), or -1. */
 static int
 shared_up(struct ledger *l, char **cause)
@@ -1963,6 +2010,7 @@ shared_up(struct ledger *l, char **cause)
 	if (store_open(&l->rs, &l->url, l->prefix, STORE_TIMEOUT_MS,
 	    &err) == -1)
 		return shared_fail(l, err, cause);
+	shared_epoch(l);
 	return 0;
 }
 
@@ -2255,6 +2303,7 @@ ledger_open_conf(struct ledger **lp, const char *dir, const char *server,
 	l->url = u;
 	explicit_bzero(&u, sizeof(u));
 	l->required = hc->ledger_required;
+	l->sdir = strdup(dir);
 	ledgerurl_show(&l->url, l->shown, sizeof(l->shown));
 	if ((l->prefix = strdup(hc->ledger_prefix != NULL ?
 	    hc->ledger_prefix : STORE_PREFIX)) == NULL ||
@@ -2337,8 +2386,16 @@ ledger_wipe(struct ledger *l, int limits, char **cause)
 		return -1;
 	}
 	for (tries = 0; tries < 16; tries++) {
-		if (ledger_lock(l, &h, ledger_now(l), cause) == -1)
+		if (ledger_lock(l, &h, ledger_now(l), cause) == -1) {
+			if (l->dead && *cause != NULL) {
+				char	*was = *cause;
+
+				*cause = xstrfmt("%s; the shared history was "
+				    "not cleared", was);
+				free(was);
+			}
 			return -1;
+		}
 		if (l->fallen) {
 			ledger_unlock(l);
 			history_free(&h);

@@ -599,7 +599,8 @@ struct ledgerurl {
 	int		 haspass;
 };
 
-#define STORE_TIMEOUT_MS 300	/* connect and each command */
+#define STORE_TIMEOUT_MS 300	/* connect and each read (one retry) */
+#define STORE_COMMIT_MS	900	/* the answer to a sent EXEC */
 #define STORE_PREFIX	"safessh:"
 
 /* Parse a ledger = value; 0, or -1 with *why (static text). */
@@ -634,6 +635,8 @@ int	 store_commit(struct store *, const char *, const struct buf *,
 	    const struct buf *, long, char **);
 /* The servers that have a list (SCAN).  0 or -1. */
 int	 store_servers(struct store *, char ***, size_t *, char **);
+/* The store's epoch (PREFIX "epoch", set when it started empty). */
+const char *store_epoch(const struct store *);
 /* The key of a server's list, as redis-cli names it (allocated). */
 char	*store_key(const struct store *, const char *);
 

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +33,18 @@
 #define STORE_MAXDB	9999
 #define STORE_MAXELEM	4096	/* longer elements are damage */
 
+static int	sconnect(struct store *, char **);
+static int	retry(struct store *, char **);
+
 struct store {
 	redisContext	*c;
 	char		*prefix;
 	char		 shown[512];
+	char		 epoch[32];	/* PREFIX "epoch": the store's life */
+	struct ledgerurl u;		/* to connect again */
+	long		 ms;
+	int		 timedout;	/* the last failure was a timeout */
+	int		 again;		/* connected again once already */
 };
 
 /* Percent-decode s (n bytes) into out (len with the NUL); 0 or -1. */
@@ -336,20 +345,41 @@ connerr(const struct store *s, const char *what)
 
 	if (s->c != NULL && s->c->err == REDIS_ERR_IO &&
 	    (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    strstr(e, "temporarily unavailable") != NULL))
-		return xstrfmt("%s: no answer within %dms", what,
-		    STORE_TIMEOUT_MS);
+	    strstr(e, "temporarily unavailable") != NULL)) {
+		((struct store *)s)->timedout = 1;
+		return xstrfmt("%s: no answer within %ldms", what,
+		    strcmp(what, "EXEC") == 0 || strcmp(what, "MULTI") == 0 ?
+		    (long)STORE_COMMIT_MS : s->ms);
+	}
 	return xstrfmt("%s: %s", what, e[0] != '\0' ? e :
 	    "connection closed");
 }
 
-/* One reply to a command already sent; NULL with *cause. */
+/*
+ * One reply to a command already sent; NULL with *cause.  This is where
+ * hiredis writes: a store that went away would raise SIGPIPE, which
+ * must neither kill us nor be left ignored for ssh, so it is blocked
+ * and a pending one taken away.
+ */
 static redisReply *
 reply(struct store *s, const char *what, char **cause)
 {
-	void	*r = NULL;
+	sigset_t	 pipe, old, pend;
+	struct timespec	 zero = { 0, 0 };
+	void		*r = NULL;
+	int		 ok, e;
 
-	if (redisGetReply(s->c, &r) != REDIS_OK || r == NULL) {
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe, &old);
+	ok = redisGetReply(s->c, &r) == REDIS_OK && r != NULL;
+	e = errno;
+	if (!sigismember(&old, SIGPIPE) && sigpending(&pend) == 0 &&
+	    sigismember(&pend, SIGPIPE))
+		(void)sigtimedwait(&pipe, NULL, &zero);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	if (!ok) {
 		*cause = connerr(s, what);
 		return NULL;
 	}
@@ -368,6 +398,16 @@ errreply(const char *what, const redisReply *r)
 		if ((unsigned char)msg[i] < 0x20)
 			msg[i] = ' ';
 	return xstrfmt("%s: %s", what, msg);
+}
+
+static void
+settimeout(struct store *s, long ms)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	(void)redisSetTimeout(s->c, tv);
 }
 
 /* Send argv; 0 or -1. */
@@ -404,11 +444,6 @@ store_open(struct store **sp, const struct ledgerurl *u, const char *prefix,
     long ms, char **cause)
 {
 	struct store	*s;
-	struct timeval	 tv;
-	redisReply	*r;
-	const char	*av[3];
-	char		 db[16];
-	int		 ac;
 
 	*sp = NULL;
 	*cause = NULL;
@@ -418,7 +453,55 @@ store_open(struct store **sp, const struct ledgerurl *u, const char *prefix,
 		*cause = xstrfmt("%s", strerror(ENOMEM));
 		return -1;
 	}
+	s->u = *u;
+	s->ms = ms;
 	ledgerurl_show(u, s->shown, sizeof(s->shown));
+	if (sconnect(s, cause) == -1 && !retry(s, cause)) {
+		store_close(s);
+		return -1;
+	}
+	*sp = s;
+	return 0;
+}
+
+/*
+ * A read timed out: once per store, connect again and let the caller
+ * repeat it (a loaded machine can starve the store for a moment; a
+ * write is never repeated, as it may have been done).  1 to repeat.
+ */
+static int
+retry(struct store *s, char **cause)
+{
+	char	*c2 = NULL;
+
+	if (!s->timedout || s->again)
+		return 0;
+	s->again = 1;
+	s->timedout = 0;
+	if (s->c != NULL)
+		redisFree(s->c);
+	s->c = NULL;
+	if (sconnect(s, &c2) == -1) {
+		free(c2);
+		return 0;
+	}
+	free(*cause);
+	*cause = NULL;
+	return 1;
+}
+
+/* Connect, AUTH, SELECT, read the epoch.  0, or -1 with *cause. */
+static int
+sconnect(struct store *s, char **cause)
+{
+	const struct ledgerurl *u = &s->u;
+	struct timeval	 tv;
+	redisReply	*r;
+	const char	*av[4];
+	char		 db[32], *key = NULL;
+	int		 ac;
+	long		 ms = s->ms;
+
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	if (u->kind == LK_UNIX)
@@ -451,10 +534,44 @@ store_open(struct store **sp, const struct ledgerurl *u, const char *prefix,
 			goto fail;
 		freeReplyObject(r);
 	}
-	*sp = s;
+	/*
+	 * The store's epoch: set by the first client after the store
+	 * started empty, so that a restart that lost the data shows.
+	 */
+	snprintf(db, sizeof(db), "%08x%08x", arc4random(), arc4random());
+	if ((key = xstrfmt("%sepoch", s->prefix)) == NULL) {
+		*cause = xstrfmt("%s", strerror(ENOMEM));
+		goto fail;
+	}
+	av[0] = "SET";
+	av[1] = key;
+	av[2] = db;
+	av[3] = "NX";
+	if (ssend(s, 4, av, NULL, cause) == -1)
+		goto fail;
+	av[0] = "GET";
+	if (ssend(s, 2, av, NULL, cause) == -1)
+		goto fail;
+	if ((r = reply(s, "SET", cause)) == NULL)
+		goto fail;
+	if (r->type == REDIS_REPLY_ERROR)
+		*cause = errreply("SET", r);
+	freeReplyObject(r);
+	if ((r = reply(s, "GET", cause)) == NULL)
+		goto fail;
+	if (r->type == REDIS_REPLY_ERROR && *cause == NULL)
+		*cause = errreply("GET", r);
+	if (*cause != NULL) {
+		freeReplyObject(r);
+		goto fail;
+	}
+	if (r->type == REDIS_REPLY_STRING)
+		strlcpy(s->epoch, r->str, sizeof(s->epoch));
+	freeReplyObject(r);
+	free(key);
 	return 0;
 fail:
-	store_close(s);
+	free(key);
 	return -1;
 }
 
@@ -465,8 +582,15 @@ store_close(struct store *s)
 		return;
 	if (s->c != NULL)
 		redisFree(s->c);
+	explicit_bzero(&s->u, sizeof(s->u));
 	free(s->prefix);
 	free(s);
+}
+
+const char *
+store_epoch(const struct store *s)
+{
+	return s->epoch;
 }
 
 char *
@@ -475,8 +599,39 @@ store_key(const struct store *s, const char *server)
 	return xstrfmt("%ssrv:%s", s->prefix, server);
 }
 
+static int	time1(struct store *, time_t *, char **);
+static int	read1(struct store *, const char *, struct buf *, size_t *,
+		    char **);
+
 int
 store_time(struct store *s, time_t *t, char **cause)
+{
+	int	 r;
+
+	*cause = NULL;
+	if ((r = time1(s, t, cause)) == -1 && retry(s, cause))
+		r = time1(s, t, cause);
+	return r;
+}
+
+int
+store_read(struct store *s, const char *server, struct buf *out,
+    size_t *nel, char **cause)
+{
+	size_t	 len = out->len;
+	int	 r;
+
+	*cause = NULL;
+	if ((r = read1(s, server, out, nel, cause)) == -1 &&
+	    retry(s, cause)) {
+		out->len = len;
+		r = read1(s, server, out, nel, cause);
+	}
+	return r;
+}
+
+static int
+time1(struct store *s, time_t *t, char **cause)
 {
 	const char	*av[1] = { "TIME" };
 	redisReply	*r;
@@ -497,9 +652,9 @@ store_time(struct store *s, time_t *t, char **cause)
 	return 0;
 }
 
-int
-store_read(struct store *s, const char *server, struct buf *out,
-    size_t *nel, char **cause)
+static int
+read1(struct store *s, const char *server, struct buf *out, size_t *nel,
+    char **cause)
 {
 	const char	*av[4];
 	redisReply	*r = NULL, *e;
@@ -668,6 +823,11 @@ store_commit(struct store *s, const char *server, const struct buf *base,
 	if (ssend(s, 1, av, NULL, cause) == -1)
 		goto out;
 	ncmd++;
+	/*
+	 * Once EXEC is sent the write may be done: its answer is waited
+	 * for longer than a read's (a loaded machine), never repeated.
+	 */
+	settimeout(s, STORE_COMMIT_MS);
 	/* MULTI and each queued command answer; EXEC's answer is last. */
 	for (i = 0; i < ncmd; i++) {
 		if ((r = reply(s, i == ncmd - 1 ? "EXEC" : "MULTI", cause)) ==
@@ -696,6 +856,8 @@ store_commit(struct store *s, const char *server, const struct buf *base,
 			}
 	}
 out:
+	if (s->c != NULL && !s->c->err)
+		settimeout(s, s->ms);
 	if (last != NULL)
 		freeReplyObject(last);
 	free(key);

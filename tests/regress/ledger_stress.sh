@@ -135,7 +135,7 @@ cp "$SD/bad" "$T/bad.before"
 out=$("$LT" dump bad 2>&1)
 FIX="fix or remove the file, or run 'safessh --forget"
 eq "a malformed line gives -1 with file:line" \
-    "ledgertool: ledger $SD/bad:2: damaged ('a' record with 4 fields, not 7 or 9); $FIX bad'" \
+    "ledgertool: ledger $SD/bad:2: damaged ('a' record with 4 fields, not 7, 9 or 10); $FIX bad'" \
     "$out"
 "$LT" run bad host "u k" ok 2>/dev/null
 check "no attempt is recorded against a damaged ledger" test $? != 0

@@ -274,7 +274,8 @@ t_keys(void **state UNUSED)
 		"connect_timeout", "retries", "refused_status", "reuse",
 		"identity", "user",
 		"port", "password", "agent", "certificate", "ssh",
-		"hostname", "server",
+		"hostname", "server", "ledger", "ledger_prefix",
+		"ledger_required",
 		"max_failures", "window", "penalty", "penalty_limit",
 		"cooldown", "login_grace"
 	};
