@@ -471,6 +471,7 @@ shadow_key(struct job *j)
 {
 	char		 cert[PATH_MAX], dir[PATH_MAX], link[PATH_MAX];
 	char		 pub[PATH_MAX], abskey[PATH_MAX], src[PATH_MAX];
+	char		*cause;
 	uint64_t	 h;
 
 	strlcpy(j->keyarg, j->key, sizeof(j->keyarg));
@@ -497,8 +498,10 @@ shadow_key(struct job *j)
 	if (abspath(j->key, abskey, sizeof(abskey)) == -1)
 		die("%s: identity %s: path too long", j->host, j->key);
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/keys", j->statedir) >=
-	    sizeof(dir) || (mkdir(dir, 0700) == -1 && errno != EEXIST))
-		die("%s: %s/keys: %s", j->host, j->statedir, strerror(errno));
+	    sizeof(dir))
+		die("%s: %s/keys: path too long", j->host, j->statedir);
+	if (state_private(dir, 0, &cause) == -1)
+		die("%s: %s", j->host, cause);
 	/* Named after the key and what L.pub shows: links are reused. */
 	h = util_fnv(UTIL_FNV0, abskey, strlen(abskey) + 1);
 	h = util_fnv(h, src, strlen(src));
@@ -579,7 +582,7 @@ static void
 jump_link(struct job *j)
 {
 	char		 self[PATH_MAX], dir[PATH_MAX], cur[PATH_MAX];
-	char		 tmp[PATH_MAX], *v;
+	char		 tmp[PATH_MAX], *v, *cause;
 	const char	*p;
 	ssize_t		 n;
 
@@ -597,8 +600,8 @@ jump_link(struct job *j)
 		    "command cannot carry unquoted; ssh could not run the "
 		    "jump host through safessh (set SAFESSH_STATE_DIR)",
 		    j->host, j->statedir);
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		die("%s: %s", dir, strerror(errno));
+	if (state_private(dir, 0, &cause) == -1)
+		die("%s: %s", j->host, cause);
 	/*
 	 * A ProxyCommand of the user's that runs "ssh -W %h:%p hop" finds
 	 * the same link first on PATH: that hop is safessh's too.  The
@@ -2276,7 +2279,7 @@ passthru(int argc, char **argv)
 	struct conf	*conf;
 	struct hostconf	 hc;
 	char		*cause = NULL, ssh[PATH_MAX], dir[PATH_MAX];
-	const char	*sshcfg = NULL, *e;
+	const char	*sshcfg = NULL;
 	int		 ver = 0, pt;
 
 	if ((conf = conf_new()) != NULL &&
@@ -2304,14 +2307,10 @@ passthru(int argc, char **argv)
 	 * The version is cached in the state directory if there is one;
 	 * none is made here (ledger_statedir would create it).
 	 */
-	if ((e = getenv("SAFESSH_STATE_DIR")) != NULL && *e == '/')
-		snprintf(dir, sizeof(dir), "%s", e);
-	else if ((e = getenv("XDG_STATE_HOME")) != NULL && *e == '/')
-		snprintf(dir, sizeof(dir), "%s/safessh", e);
-	else if ((e = getenv("HOME")) != NULL && *e == '/')
-		snprintf(dir, sizeof(dir), "%s/.local/state/safessh", e);
-	else
+	if (state_path(dir, sizeof(dir), &cause) == -1) {
+		free(cause);
 		snprintf(dir, sizeof(dir), "/nonexistent");
+	}
 	if (sshconf_version(dir, ssh, &ver, &cause) == -1)
 		die("%s", cause);
 	if (conf != NULL)

@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1285,7 +1284,6 @@ int
 conf_load_default(struct conf *conf, char **cause)
 {
 	const char	*env, *home;
-	struct passwd	*pw;
 	char		*path;
 	int		 r;
 
@@ -1304,11 +1302,8 @@ conf_load_default(struct conf *conf, char **cause)
 	if ((env = getenv("XDG_CONFIG_HOME")) != NULL && *env == '/')
 		path = xstrfmt("%s/safessh/config", env);
 	else {
-		if ((home = getenv("HOME")) == NULL || *home == '\0') {
-			if ((pw = getpwuid(getuid())) == NULL)
-				return checkrefs(conf, cause);
-			home = pw->pw_dir;
-		}
+		if ((home = state_home()) == NULL)
+			return checkrefs(conf, cause);
 		path = xstrfmt("%s/.config/safessh/config", home);
 	}
 	if (path == NULL) {

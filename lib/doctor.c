@@ -67,25 +67,14 @@ fix(struct report *r, const char *where, const char *lines)
 	}
 }
 
-/* ssh finds ~ through the passwd entry, not $HOME. */
-static const char *
-pwhome(void)
-{
-	struct passwd	*pw;
-
-	if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir != NULL)
-		return pw->pw_dir;
-	return getenv("HOME") != NULL ? getenv("HOME") : "/";
-}
-
 /* "~/x" against the passwd home; caller frees; NULL on ENOMEM. */
 static char *
 expand(const char *p)
 {
 	if (strncmp(p, "~/", 2) == 0)
-		return xstrfmt("%s%s", pwhome(), p + 1);
+		return xstrfmt("%s%s", state_sshhome(), p + 1);
 	if (strcmp(p, "~") == 0)
-		return strdup(pwhome());
+		return strdup(state_sshhome());
 	return strdup(p);
 }
 
@@ -93,7 +82,7 @@ expand(const char *p)
 static const char *
 tilde(const char *p, char *buf, size_t len)
 {
-	const char	*h = pwhome();
+	const char	*h = state_sshhome();
 	size_t		 n = strlen(h);
 
 	if (n > 1 && strncmp(p, h, n) == 0 && p[n] == '/') {
@@ -259,7 +248,7 @@ idpath(const struct gview *g, const char *p)
 			v = "%";
 			break;
 		case 'd':
-			v = pwhome();
+			v = state_sshhome();
 			break;
 		case 'h':
 			v = g->hostname;

@@ -301,68 +301,6 @@ valid_server(const char *s, const char **why)
 	return 1;
 }
 
-/* Refuse a directory that is not ours alone; 0 or -1 with *cause. */
-static int
-checkdir(const char *path, char **cause)
-{
-	struct stat	 st;
-
-	if (lstat(path, &st) == -1) {
-		*cause = xstrfmt("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (S_ISLNK(st.st_mode)) {
-		*cause = xstrfmt("%s: refusing: a symbolic link", path);
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		*cause = xstrfmt("%s: refusing: not a directory", path);
-		return -1;
-	}
-	if (st.st_uid != getuid()) {
-		*cause = xstrfmt("%s: refusing: owned by uid %lu, not %lu",
-		    path, (unsigned long)st.st_uid, (unsigned long)getuid());
-		return -1;
-	}
-	if ((st.st_mode & 022) != 0) {
-		*cause = xstrfmt("%s: refusing: group or world writable "
-		    "(mode %04o)", path, (unsigned)(st.st_mode & 07777));
-		return -1;
-	}
-	return 0;
-}
-
-/* mkdir -p path, each missing directory 0700; 0 or -1 with *cause. */
-static int
-mkdirs(const char *path, char **cause)
-{
-	char	 tmp[PATH_MAX], *p;
-
-	if (strlcpy(tmp, path, sizeof(tmp)) >= sizeof(tmp)) {
-		*cause = xstrfmt("%s: path too long", path);
-		return -1;
-	}
-	for (p = tmp + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		if (p[-1] != '/') {
-			int	 end = (*p == '\0');
-
-			*p = '\0';
-			if (mkdir(tmp, 0700) == -1 && errno != EEXIST) {
-				*cause = xstrfmt("%s: %s", tmp,
-				    strerror(errno));
-				return -1;
-			}
-			if (end)
-				break;
-			*p = '/';
-		} else if (*p == '\0')
-			break;
-	}
-	return 0;
-}
-
 /* <dir>/servers, created if missing and checked; 0 or -1. */
 static int
 serversdir(const char *dir, char *buf, size_t len, char **cause)
@@ -371,11 +309,7 @@ serversdir(const char *dir, char *buf, size_t len, char **cause)
 		*cause = xstrfmt("%s: path too long", dir);
 		return -1;
 	}
-	if (mkdir(buf, 0700) == -1 && errno != EEXIST) {
-		*cause = xstrfmt("%s: %s", buf, strerror(errno));
-		return -1;
-	}
-	return checkdir(buf, cause);
+	return state_private(buf, 0, cause);
 }
 
 static char *
@@ -401,36 +335,10 @@ damaged(const struct ledger *l, size_t line, const char *what)
 int
 ledger_statedir(char *buf, size_t len, char **cause)
 {
-	const char	*e;
 	char		 sd[PATH_MAX];
-	size_t		 n;
-	int		 r;
 
-	*cause = NULL;
-	if ((e = getenv("SAFESSH_STATE_DIR")) != NULL && *e != '\0') {
-		if (*e != '/') {
-			*cause = xstrfmt("SAFESSH_STATE_DIR=%s: not an "
-			    "absolute path", e);
-			return -1;
-		}
-		r = snprintf(buf, len, "%s", e);
-	} else if ((e = getenv("XDG_STATE_HOME")) != NULL && *e == '/')
-		r = snprintf(buf, len, "%s/safessh", e);
-	else if ((e = getenv("HOME")) != NULL && *e == '/')
-		r = snprintf(buf, len, "%s/.local/state/safessh", e);
-	else {
-		*cause = xstrfmt("no state directory: set HOME or "
-		    "SAFESSH_STATE_DIR");
-		return -1;
-	}
-	if (r < 0 || (size_t)r >= len || (size_t)r >= PATH_MAX - 16) {
-		*cause = xstrfmt("state directory path too long");
-		return -1;
-	}
-	n = strlen(buf);
-	while (n > 1 && buf[n - 1] == '/')
-		buf[--n] = '\0';
-	if (mkdirs(buf, cause) == -1 || checkdir(buf, cause) == -1)
+	if (state_path(buf, len, cause) == -1 ||
+	    state_private(buf, 1, cause) == -1)
 		return -1;
 	return serversdir(buf, sd, sizeof(sd), cause);
 }

@@ -143,37 +143,6 @@ reuse_plan(const struct sshcmd *cmd, const struct sshprobe *pr, long reuse,
 
 /* ---------------------------------------------------------------- paths */
 
-/* Create dir 0700 if missing; it must be ours, a directory, not shared. */
-static int
-ourdir(const char *dir, char **cause)
-{
-	struct stat	st;
-
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		*cause = xstrfmt("%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (lstat(dir, &st) == -1) {
-		*cause = xstrfmt("%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		*cause = xstrfmt("%s: not a directory", dir);
-		return -1;
-	}
-	if (st.st_uid != geteuid()) {
-		*cause = xstrfmt("%s: owned by uid %lu, not us", dir,
-		    (unsigned long)st.st_uid);
-		return -1;
-	}
-	if ((st.st_mode & 022) != 0) {
-		*cause = xstrfmt("%s: writable by others (mode %03o)", dir,
-		    (unsigned)(st.st_mode & 0777));
-		return -1;
-	}
-	return 0;
-}
-
 static int
 cmdir(const char *statedir, char *buf, size_t len, char **cause)
 {
@@ -181,7 +150,7 @@ cmdir(const char *statedir, char *buf, size_t len, char **cause)
 		*cause = xstrfmt("%s: path too long", statedir);
 		return -1;
 	}
-	return ourdir(buf, cause);
+	return state_private(buf, 0, cause);
 }
 
 /*
@@ -207,8 +176,8 @@ reuse_path(const char *statedir, const char *id, char *buf, size_t len,
 	    strlen(buf) + REUSE_TMPSUFFIX < REUSE_PATHLEN)
 		return 0;
 	snprintf(dir, sizeof(dir), "/tmp/safessh-%lu",
-	    (unsigned long)geteuid());
-	if (ourdir(dir, cause) == -1)
+	    (unsigned long)getuid());
+	if (state_private(dir, 0, cause) == -1)
 		return -1;
 	if ((size_t)snprintf(buf, len, "%s/%016llx", dir,
 	    (unsigned long long)h) >= len ||
@@ -355,7 +324,7 @@ mux_dial(const char *path, long deadline, int *fdp, struct stat *st)
 	*fdp = -1;
 	if (lstat(path, st) == -1)
 		return D_NONE;
-	if (!S_ISSOCK(st->st_mode) || st->st_uid != geteuid())
+	if (!S_ISSOCK(st->st_mode) || st->st_uid != getuid())
 		return D_FOREIGN;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -372,7 +341,7 @@ mux_dial(const char *path, long deadline, int *fdp, struct stat *st)
 	}
 	/* Only a master running as us may vouch for our connection. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1 ||
-	    cred.uid != geteuid()) {
+	    cred.uid != getuid()) {
 		close(fd);
 		return D_FOREIGN;
 	}
@@ -404,7 +373,7 @@ unlink_same(const char *path, const struct stat *st)
 
 	if (lstat(path, &now) == 0 && now.st_dev == st->st_dev &&
 	    now.st_ino == st->st_ino && S_ISSOCK(now.st_mode) &&
-	    now.st_uid == geteuid())
+	    now.st_uid == getuid())
 		(void)unlink(path);
 }
 

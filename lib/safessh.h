@@ -37,6 +37,19 @@
 #define SUSPECT_MINMS		1000
 #define SUSPECT_MAXMS		3000
 
+/* --------------------------------------------------------------- state.c */
+/* safessh's home: $HOME if absolute, else the passwd entry's; or NULL. */
+const char *state_home(void);
+/* ssh's home: the passwd entry's, else $HOME, else "/". */
+const char *state_sshhome(void);
+/* The state directory's path (SAFESSH_STATE_DIR, XDG_STATE_HOME, or
+ * ~/.local/state/safessh); not created.  0 or -1 with *cause. */
+int	 state_path(char *, size_t, char **);
+/* Make path a private directory (0700; parents too when asked) or
+ * check the one there: a directory, not a link, ours, writable by us
+ * alone.  0 or -1 with *cause. */
+int	 state_private(const char *, int, char **);
+
 /* ---------------------------------------------------------------- util.c */
 
 /* A growable, NULL-terminated argument vector (OpenSSH's arglist). */

@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,17 +34,6 @@
 #define SYSCONF		"/etc/ssh/ssh_config"
 #define SOURCE_TAG	"# safessh-source: "
 #define CACHE_TTL	3600	/* seconds a cached resolution is trusted */
-
-static const char *
-pwdir(void)
-{
-	struct passwd	*pw;
-
-	/* ssh finds its files under the passwd entry's home, not $HOME. */
-	if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir != NULL)
-		return pw->pw_dir;
-	return getenv("HOME") != NULL ? getenv("HOME") : "/";
-}
 
 static int
 readfile(const char *path, struct buf *b)
@@ -343,10 +331,8 @@ sshconf_scan(const char *statedir, const char *userconf, struct sshconf *sc,
 		*cause = xstrfmt("%s: path too long", statedir);
 		return -1;
 	}
-	if (mkdir(outdir, 0700) == -1 && errno != EEXIST) {
-		*cause = xstrfmt("%s: %s", outdir, strerror(errno));
+	if (state_private(outdir, 0, cause) == -1)
 		return -1;
-	}
 	x.outdir = outdir;
 	x.sc = sc;
 	x.stamp = UTIL_FNV0;
@@ -364,7 +350,7 @@ sshconf_scan(const char *statedir, const char *userconf, struct sshconf *sc,
 		strlcpy(user, home, sizeof(user));
 		free(home);
 	} else
-		snprintf(user, sizeof(user), "%s/.ssh/config", pwdir());
+		snprintf(user, sizeof(user), "%s/.ssh/config", state_sshhome());
 	/* ssh reads -F and ~/.ssh/config as user files. */
 	if ((ru = filter_file(&x, user, 0, 1, ucopy, sizeof(ucopy),
 	    cause)) == -1)

@@ -129,7 +129,7 @@ util_tilde(const char *path)
 
 	if (strncmp(path, "~/", 2) != 0 && strcmp(path, "~") != 0)
 		return strdup(path);
-	if ((home = getenv("HOME")) == NULL || *home == '\0')
+	if ((home = state_home()) == NULL)
 		return strdup(path);
 	return xstrfmt("%s%s", home, path + 1);
 }
