@@ -410,13 +410,14 @@ child_run_as(const char *path, char *const argv[], child_line_cb *cb,
 }
 
 /*
- * Run argv (argv[0] a path) with stdin from /dev/null and stderr ours,
- * or /dev/null when quiet, and collect its standard output: 0 with *text
+ * Run argv (argv[0] a path) with stdin from /dev/null and stderr ours
+ * (/dev/null with CAPTURE_QUIET, captured too with CAPTURE_STDERR) and
+ * collect its standard output: 0 with *text
  * (allocated, NUL-terminated; the caller frees) and its wait status in
  * *wstatus, or -1 with *cause when it could not be run or read.
  */
 int
-child_capture(char *const argv[], int quiet, char **text, int *wstatus,
+child_capture(char *const argv[], int how, char **text, int *wstatus,
     char **cause)
 {
 	struct buf	 out = { NULL, 0, 0 };
@@ -446,7 +447,10 @@ child_capture(char *const argv[], int quiet, char **text, int *wstatus,
 	}
 	if (pid == 0) {
 		if (dup2(devnull, STDIN_FILENO) == -1 ||
-		    (quiet && dup2(devnull, STDERR_FILENO) == -1) ||
+		    ((how & CAPTURE_QUIET) &&
+		    dup2(devnull, STDERR_FILENO) == -1) ||
+		    ((how & CAPTURE_STDERR) &&
+		    dup2(p[1], STDERR_FILENO) == -1) ||
 		    dup2(p[1], STDOUT_FILENO) == -1)
 			_exit(127);
 		execv(argv[0], argv);

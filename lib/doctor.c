@@ -167,7 +167,7 @@ gview_run(const char *ssh, int noconf, const char *key, const char *host,
 		*cause = xstrfmt("out of memory");
 		goto out;
 	}
-	if (child_capture(av.list, 1, &text, &status, cause) == -1)
+	if (child_capture(av.list, CAPTURE_QUIET, &text, &status, cause) == -1)
 		goto out;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		*cause = xstrfmt("'%s -G' failed for this destination", ssh);

@@ -713,6 +713,8 @@ int	 child_run_as(const char *, char *const [], child_line_cb *, void *,
  * quiet): 0 with its stdout in *text (caller frees) and its wait status,
  * or -1 with *cause.
  */
+#define CAPTURE_QUIET	1	/* the child's stderr to /dev/null */
+#define CAPTURE_STDERR	2	/* the child's stderr captured with stdout */
 int	 child_capture(char *const [], int, char **, int *, char **);
 
 /* --------------------------------------------------------------- proxy.c */

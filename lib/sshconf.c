@@ -564,7 +564,7 @@ run_capture(char *const argv[], struct buf *out, int quiet, char **cause)
 	char	*text;
 	int	 status;
 
-	if (child_capture(argv, quiet, &text, &status, cause) == -1)
+	if (child_capture(argv, quiet ? CAPTURE_QUIET : 0, &text, &status, cause) == -1)
 		return -1;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		free(text);
@@ -612,13 +612,11 @@ sshconf_version(const char *statedir, const char *ssh, int *ver,
 {
 	struct stat	 st;
 	struct buf	 b = { NULL, 0, 0 };
-	char		 path[PATH_MAX], tmp[32], buf[512], *p0;
+	char		 path[PATH_MAX], tmp[32], buf[512], *p0, *text;
+	char		 a0[PATH_MAX], a1[] = "-V", *av[] = { a0, a1, NULL };
 	struct buf	 out = { NULL, 0, 0 };
 	uint64_t	 h;
-	int		 p[2], status, devnull;
-	ssize_t		 r;
-	pid_t		 pid;
-	size_t		 n = 0;
+	int		 status;
 
 	*ver = 0;
 	if (stat(ssh, &st) == -1) {
@@ -633,46 +631,19 @@ sshconf_version(const char *statedir, const char *ssh, int *ver,
 	snprintf(path, sizeof(path), "%s/sshconfig/version-%016llx", statedir,
 	    (unsigned long long)h);
 	if (readfile(path, &b) == 0 && b.p != NULL) {
+		b.p[strcspn(b.p, "\n")] = '\0';
 		*ver = (int)strtonum(b.p, 0, 9999, NULL);
 		free(b.p);
 		if (*ver > 0)
 			return 0;
 	} else
 		free(b.p);
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		*cause = xstrfmt("pipe: %s", strerror(errno));
+	/* ssh -V says its version on stderr. */
+	strlcpy(a0, ssh, sizeof(a0));
+	if (child_capture(av, CAPTURE_STDERR, &text, &status, cause) == -1)
 		return -1;
-	}
-	if ((pid = fork()) == -1) {
-		*cause = xstrfmt("fork: %s", strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		if ((devnull = open("/dev/null", O_RDWR)) != -1) {
-			dup2(devnull, STDIN_FILENO);
-			dup2(devnull, STDOUT_FILENO);
-		}
-		dup2(p[1], STDERR_FILENO);
-		execl(ssh, "ssh", "-V", (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	while ((r = read(p[0], buf + n, sizeof(buf) - 1 - n)) != 0) {
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		n += (size_t)r;
-		if (n == sizeof(buf) - 1)
-			break;
-	}
-	buf[n] = '\0';
-	close(p[0]);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
+	strlcpy(buf, text, sizeof(buf));
+	free(text);
 	*ver = parse_version(buf);
 	if (*ver == 0 && (p0 = strstr(buf, "safessh: ")) != NULL) {
 		/* Our own refusal, from a safessh run as this "ssh". */
