@@ -1056,6 +1056,11 @@ nextopt(struct gopt *g, char **cause)
 	c = (unsigned char)*g->place++;
 	if (c == '-' && *g->place == '\0')
 		return -1;
+	if (c == '-' && g->place == g->av[g->ind] + 2) {
+		/* "--word": a long option, which ssh has none of. */
+		fail(cause, "unknown option %s", g->av[g->ind]);
+		return '?';
+	}
 	if ((k = optkind(g->opts, c)) == 0) {
 		showopt(l, sizeof(l), c);
 		fail(cause, "unknown option -- %s", l);

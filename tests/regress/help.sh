@@ -97,6 +97,11 @@ eq "--proxy --bogus 22 names the option" \
 run --dry-run --bogus host true
 eq "--dry-run --bogus names the option" \
     "safessh: --dry-run: unknown option --bogus" "$(head -1 "$T/err")"
+# A long option after ssh's own: named, as ssh would not.
+run -v --bogus host true
+eq "-v --bogus host: exit 255" 255 "$rc"
+eq "-v --bogus host: names --bogus" "safessh: unknown option --bogus" \
+    "$(head -1 "$T/err")"
 # The negative case: right arguments still work.
 run --status
 eq "--status alone: exit 0" 0 "$rc"
