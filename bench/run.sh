@@ -8,4 +8,8 @@ for b in wrap.sh ledger.sh proxy.sh reuse.sh ansible.sh; do
 	bash "./$b" || rc=1
 	echo
 done
+# The load rounds at full size (make check runs a smaller set).
+echo "== tests/regress/load.sh, every round, 500 and 200 invocations"
+LOAD_N=500 LOAD_SSHD_N=200 LOAD_ROUNDS="1 2 3 4 5" \
+    bash ../tests/regress/load.sh | grep -E '^(load|not ok)' || rc=1
 exit $rc

@@ -349,7 +349,9 @@ for i in $(seq 100); do
 done
 check "control: without the learned limit, a call goes out" \
     test "$reached" -ge 1
-eq "control: ... and fail2ban bans a second time" $((b0 + 1)) \
-    "$(totalbanned)"
+# At least once more (the short bantime may lift that ban within the
+# loop, and the next call then earns a third).
+check "control: ... and fail2ban bans again ($(totalbanned) bans, was $b0)" \
+    test "$(totalbanned)" -gt "$b0"
 
 t_done

@@ -1,10 +1,14 @@
 #!/bin/bash
-# Run every tests/regress/*.sh; print "regress: N passed, N failed".
+# Run every tests/regress/*.sh (or those ONLY names, space-separated,
+# without .sh); print each one's wall time, then "regress: N passed, N
+# failed".
 cd "$(dirname "$0")" || exit 1
 pass=0 fail=0 failed=() times=()
 for t in ./*.sh; do
 	case $t in ./lib.sh|./run.sh|./stand_ssh.sh) continue ;; esac
-	if [ -n "${ONLY:-}" ] && [[ $t != *"$ONLY"* ]]; then
+	# ONLY="a b": just the scripts a.sh and b.sh.
+	if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $(basename "$t" .sh) "* ]]
+	then
 		continue
 	fi
 	echo "== ${t#./}"
