@@ -302,7 +302,7 @@ static const struct pcase pcases[] = {
 	ERR("-v- makes -v- the host", AV("-v-", "h"),
 	    "invalid host name \"-v-\": leading '-'"),
 	ERR("-v-x", AV("-v-x", "h"), "unknown option -- -"),
-	ERR("--x", AV("--x", "h"), "unknown option -- -"),
+	ERR("--x", AV("--x", "h"), "unknown option --x"),
 	ERR("-:", AV("-:", "h"), "unknown option -- :"),
 	ERR("control byte as option", AV("-\x01", "h"),
 	    "unknown option -- \\x01"),
