@@ -18,21 +18,6 @@
 #   g. a delay within max_delay, and on_risk = refuse.
 . "$(dirname "$0")/lib.sh"
 t_init admission
-# lib.sh's t_port draws from 20000-59999, which overlaps the kernel's
-# ephemeral range (32768-60999 here): a port an outgoing connection holds
-# passes its connect probe and then fails sshd's bind.  Stay below it.
-t_port() {
-	local p lo
-	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-	[ "${lo:-0}" -gt 20100 ] 2>/dev/null || lo=32768
-	while :; do
-		p=$((20000 + RANDOM % (lo - 20000)))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-}
 t_keys
 t_sshd
 STANDIN=$TOP/tests/regress/standin.py
@@ -60,40 +45,9 @@ sconns() {
 	grep -c '^conn ' "$T/standin.$1.log"
 }
 
-# not CMD...: succeeds when CMD fails.
-not() {
-	! "$@"
-}
-
-# fresh NAME: a new, empty state directory (an empty ledger).
-fresh() {
-	export SAFESSH_STATE_DIR=$T/state-$1
-}
-
-ledger() {
-	echo "$SAFESSH_STATE_DIR/servers/$SV"
-}
-
-# nout OUTCOME: attempts whose latest state in the ledger is OUTCOME.
-nout() {
-	[ -f "$(ledger)" ] || { echo 0; return; }
-	awk -v want="$1" '
-	    $1 == "a" { o[$2] = "inflight" }
-	    $1 == "s" { o[$2] = $4 }
-	    END { n = 0; for (i in o) if (o[i] == want) n++; print n }' \
-	    "$(ledger)"
-}
-
 # cooling: 0 if the ledger says the server is blocked (G3).
 cooling() {
 	[ "$(sstate)" = blocked ]
-}
-
-# sstate: the server's state in the ledger (ok, suspect, blocked).
-sstate() {
-	[ -f "$(ledger)" ] || { echo ok; return; }
-	awk '$1 == "g" { s = $2 } END { print s == "" ? "ok" : s }' \
-	    "$(ledger)"
 }
 
 # maxconc FROM LOG: the most connections at once that had not yet

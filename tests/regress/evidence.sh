@@ -17,40 +17,9 @@ t_keys
 t_sshd
 SV=127.0.0.1
 
-fresh() {
-	export SAFESSH_STATE_DIR=$T/state-$1
-}
-not() {
-	! "$@"
-}
-ledger() {
-	echo "$SAFESSH_STATE_DIR/servers/$SV"
-}
-# nout OUTCOME: attempts whose latest state in the ledger is OUTCOME.
-nout() {
-	[ -f "$(ledger)" ] || { echo 0; return; }
-	awk -v want="$1" '
-	    $1 == "a" { o[$2] = "inflight" }
-	    $1 == "s" { o[$2] = $4 }
-	    END { n = 0; for (i in o) if (o[i] == want) n++; print n }' \
-	    "$(ledger)"
-}
-sstate() {
-	[ -f "$(ledger)" ] || { echo ok; return; }
-	awk '$1 == "g" { s = $2 } END { print s == "" ? "ok" : s }' \
-	    "$(ledger)"
-}
 # fails: failed publickey attempts in sshd's log so far.
 fails() {
 	grep -c 'Failed publickey for' "$SSHD_LOG"
-}
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 10000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || break
-	done
-	echo "$p"
 }
 cat > "$SAFESSH_CONFIG" <<EOF
 [defaults]
@@ -98,7 +67,7 @@ check "-q: the refusals still say why (safessh's own lines)" \
 # ---------------------------------------------------------------- b.
 echo "# b. ports: a closed port costs nothing; proofs are per port"
 fresh b
-CLOSED=$(free_port)
+CLOSED=$(t_port)
 timeout 60 "$SAFESSH" -p "$PORT" -i "$T/keys/right" free true 2>/dev/null
 eq "port A answers" 0 $?
 timeout 60 "$SAFESSH" -p "$CLOSED" -i "$T/keys/right" free true \
@@ -115,7 +84,7 @@ timeout 60 "$SAFESSH" -p "$PORT" -i "$T/keys/right" free true 2>/dev/null
 eq "... and port A is admitted at once" "0 1" "$? $(($(t_conns) - c0))"
 
 # A second sshd on port B of the same address.
-PORTB=$(free_port)
+PORTB=$(t_port)
 # Port B (a git server's sshd, say) does not take the right key.
 : > "$T/sshd/authorized_keys.b"
 sed -e "s/^Port .*/Port $PORTB/" -e "s|^PidFile .*|PidFile $T/sshd/pid.b|" \
@@ -219,7 +188,7 @@ echo_through() {
 if ! command -v autossh >/dev/null; then
 	skip "autossh: not installed (Debian package autossh)"
 else
-	LPORT=$(free_port)
+	LPORT=$(t_port)
 	AUTOSSH_PATH=$SAFESSH AUTOSSH_GATETIME=0 AUTOSSH_POLL=5 \
 	    AUTOSSH_LOGFILE=$T/autossh.log AUTOSSH_PIDFILE=$T/autossh.pid \
 	    autossh -M 0 -f -N -o ServerAliveInterval=1 \

@@ -16,9 +16,6 @@
 #   ssh missing      missing, not executable, a directory, safessh itself:
 #                    exit 255, one line, nothing recorded
 . "$(dirname "$0")/lib.sh"
-not() {
-	! "$@"
-}
 t_init faults
 STAND=$TOP/tests/regress/stand_ssh.sh
 export SAFESSH_SSH=$STAND REAL_SSH STAND_LOG=$T/stand.log

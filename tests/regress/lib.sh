@@ -88,17 +88,51 @@ t_keys() {
 	done
 }
 
-# A free TCP port on 127.0.0.1.
+# A free TCP port on 127.0.0.1, below the kernel's range for outgoing
+# ports (ip_local_port_range): a port an outgoing connection holds would
+# pass the connect probe and then fail sshd's bind.
 t_port() {
-	local p
+	local p lo
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ "${lo:-0}" -gt 20100 ] 2>/dev/null || lo=32768
 	while :; do
-		# Below the kernel's range for outgoing ports (32768-).
-		p=$((20000 + RANDOM % 12000))
+		p=$((20000 + RANDOM % (lo - 20000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return
 		fi
 	done
+}
+
+# not CMD...: succeeds when CMD fails.
+not() {
+	! "$@"
+}
+
+# The ledger of server $SV (default 127.0.0.1) in the state directory,
+# and what it says.
+#   fresh NAME    a new, empty state directory $T/state-NAME
+#   ledger        the ledger file's path
+#   nout OUTCOME  attempts whose latest state there is OUTCOME
+#   sstate        the server's state (ok, suspect, blocked)
+fresh() {
+	export SAFESSH_STATE_DIR=$T/state-$1
+}
+ledger() {
+	echo "$SAFESSH_STATE_DIR/servers/${SV:-127.0.0.1}"
+}
+nout() {
+	[ -f "$(ledger)" ] || { echo 0; return; }
+	awk -v want="$1" '
+	    $1 == "a" { o[$2] = "inflight" }
+	    $1 == "s" { o[$2] = $4 }
+	    END { n = 0; for (i in o) if (o[i] == want) n++; print n }' \
+	    "$(ledger)"
+}
+sstate() {
+	[ -f "$(ledger)" ] || { echo ok; return; }
+	awk '$1 == "g" { s = $2 } END { print s == "" ? "ok" : s }' \
+	    "$(ledger)"
 }
 
 t_sshd() {

@@ -159,19 +159,6 @@ rep() {
 	echo "${r# }"
 }
 
-# not CMD...: succeeds when CMD fails.
-not() {
-	! "$@"
-}
-
-fresh() {
-	export SAFESSH_STATE_DIR=$T/state-$1
-}
-
-ledger() {
-	echo "$SAFESSH_STATE_DIR/servers/$SV"
-}
-
 # outs: each attempt's latest outcome, in the order they started.
 outs() {
 	[ -f "$(ledger)" ] || return 0
