@@ -73,7 +73,7 @@ $(PROG): $(O)/safessh.o $(LIBA)
 	    $(LIBS_LDLIBS)
 
 # Unit tests: each tests/unit/test_X.c is one cmocka program.
-$(O)/tests/unit/%: tests/unit/%.c $(LIBA)
+$(O)/tests/unit/%: tests/unit/%.c tests/unit/fixture.h $(LIBA)
 	$(foreach d,$(TESTDEPS),$(call need,$(d)))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) \

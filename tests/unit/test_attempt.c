@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "safessh.h"
+#include "fixture.h"
 
 /* Every time in the tables is relative to T0. */
 #define T0	((time_t)1700000000)
@@ -43,26 +44,11 @@ enum { P_DEFAULT, P_OPENSSH, P_GUARD, P_SHARED, P_ZERO, P_SHORT, P_NOCOOL,
 
 static struct policy	pols[P_MAX];
 
-static const struct rule r_openssh = { RULE_PENALTY, 0, 0, 5, 1, 10 };
-static const struct rule r_f2b = { RULE_COUNT, 4, 600, 0, 0, 0 };
-static const struct rule r_guard = { RULE_COUNT, 2, 1800, 0, 0, 0 };
+static const struct rule r_openssh = FX_OPENSSH;
+static const struct rule r_f2b = FX_F2B;
+static const struct rule r_guard = FX_GUARD;
 
-static void
-mkpol(int i, const char *name, long cooldown, const struct rule *a,
-    const struct rule *b, const struct rule *c)
-{
-	struct policy	*p = &pols[i];
-
-	memset(p, 0, sizeof(*p));
-	strlcpy(p->name, name, sizeof(p->name));
-	p->cooldown = cooldown;
-	if (a != NULL)
-		p->rules[p->nrules++] = *a;
-	if (b != NULL)
-		p->rules[p->nrules++] = *b;
-	if (c != NULL)
-		p->rules[p->nrules++] = *c;
-}
+#define mkpol(i, ...)	fx_policy(&pols[i], __VA_ARGS__)
 
 static int
 setup(void **state)

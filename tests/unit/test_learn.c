@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "safessh.h"
+#include "fixture.h"
 
 #define T0	((time_t)1700000000)	/* 22:13:20 UTC */
 #define W	"deploy /home/u/.ssh/site.key"
@@ -33,47 +34,22 @@
 enum { P_F2B, P_DEFAULT, P_OPENSSH, P_SHARED, P_MAX };
 static struct policy	pols[P_MAX];
 
-static void
-mkpol(int i, const char *name, long cooldown, int nr, ...)
-{
-	struct policy	*p = &pols[i];
-	va_list		 ap;
-	int		 k;
-
-	memset(p, 0, sizeof(*p));
-	strlcpy(p->name, name, sizeof(p->name));
-	p->cooldown = cooldown;
-	va_start(ap, nr);
-	for (k = 0; k < nr; k++)
-		p->rules[p->nrules++] = *va_arg(ap, const struct rule *);
-	va_end(ap);
-}
+#define mkpol(i, ...)	fx_policy(&pols[i], __VA_ARGS__)
 
 static int
 gsetup(void **state)
 {
-	static struct rule	 psp, f2b, guard, shared;
+	static const struct rule psp = FX_OPENSSH, f2b = FX_F2B;
+	static const struct rule guard = FX_GUARD;
+	static const struct rule shared = { RULE_COUNT, 1, 3600, 0, 0, 0 };
 
 	(void)state;
 	setenv("TZ", "UTC", 1);
 	tzset();
-	psp.kind = RULE_PENALTY;
-	psp.penalty = 5;
-	psp.noauth = 1;
-	psp.limit = 10;
-	f2b.kind = RULE_COUNT;
-	f2b.max_failures = 4;
-	f2b.window = 600;
-	guard.kind = RULE_COUNT;
-	guard.max_failures = 2;
-	guard.window = 1800;
-	shared.kind = RULE_COUNT;
-	shared.max_failures = 1;
-	shared.window = 3600;
-	mkpol(P_F2B, "fail2ban", 900, 1, &f2b);
-	mkpol(P_DEFAULT, "default", 900, 3, &psp, &f2b, &guard);
-	mkpol(P_OPENSSH, "openssh", 900, 1, &psp);
-	mkpol(P_SHARED, "shared-hosting", 43200, 1, &shared);
+	mkpol(P_F2B, "fail2ban", 900, &f2b, NULL, NULL);
+	mkpol(P_DEFAULT, "default", 900, &psp, &f2b, &guard);
+	mkpol(P_OPENSSH, "openssh", 900, &psp, NULL, NULL);
+	mkpol(P_SHARED, "shared-hosting", 43200, &shared, NULL, NULL);
 	return 0;
 }
 
@@ -511,13 +487,6 @@ static char	 top[256];
 static char	 dir[512];
 
 static int
-rmone(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st; (void)flag; (void)f;
-	return remove(p);
-}
-
-static int
 setup(void **state)
 {
 	char	*cause = NULL;
@@ -540,7 +509,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	nftw(top, rmone, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(top);
 	return 0;
 }
 

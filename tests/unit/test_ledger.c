@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "safessh.h"
+#include "fixture.h"
 
 #define T0	1700000000L	/* the injected clock */
 #define SRV	"srv1"
@@ -55,13 +56,6 @@ static char	 dir[512];		/* the state directory in it */
 /* ------------------------------------------------------------ helpers */
 
 static int
-rmone(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st; (void)flag; (void)f;
-	return remove(p);
-}
-
-static int
 setup(void **state)
 {
 	char	*cause = NULL;
@@ -85,7 +79,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	nftw(top, rmone, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(top);
 	return 0;
 }
 

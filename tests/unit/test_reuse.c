@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "safessh.h"
+#include "fixture.h"
 
 static char	 top[64];		/* private, short: one per test */
 static char	 sdir[128];		/* the state directory in it */
@@ -38,13 +39,6 @@ static pid_t	 fakes[16];		/* fake masters still to stop */
 static size_t	 nfakes;
 
 /* ------------------------------------------------------------ helpers */
-
-static int
-rmone(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st; (void)flag; (void)f;
-	return remove(p);
-}
 
 static int
 setup(void **state)
@@ -69,7 +63,7 @@ teardown(void **state)
 	(void)state;
 	for (i = 0; i < nfakes; i++)
 		kill(fakes[i], SIGKILL);
-	nftw(top, rmone, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(top);
 	return 0;
 }
 
