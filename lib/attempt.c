@@ -183,20 +183,13 @@ probing(const struct policy *pol, const struct history *h,
 }
 
 /*
- * Keep the binding verdict in d (as policy.c does): an endless refusal,
- * then the latest until among refusals and delays, then a wait.
+ * Keep the binding verdict in d (policy_outranks), marking it as the
+ * server's state's.
  */
 static void
 bind(struct decision *d, enum verdict v, time_t until, const char *why)
 {
-	int	rd, rv;
-
-	rd = d->verdict == V_REFUSE && d->until == 0 ? 3 :
-	    d->verdict == V_REFUSE || d->verdict == V_DELAY ? 2 :
-	    d->verdict == V_WAIT ? 1 : 0;
-	rv = v == V_REFUSE && until == 0 ? 3 :
-	    v == V_REFUSE || v == V_DELAY ? 2 : v == V_WAIT ? 1 : 0;
-	if (rv < rd || (rv == rd && (rv != 2 || until <= d->until)))
+	if (!policy_outranks(d, v, until))
 		return;
 	d->verdict = v;
 	d->until = until;

@@ -307,24 +307,36 @@ plural(long long n)
  * then the latest until among refusals and delays (a refusal wins a
  * tie); then a wait; then admission.
  */
+static int
+rank(enum verdict v, time_t until)
+{
+	if (v == V_REFUSE && until == 0)
+		return 3;	/* until the user acts */
+	if (v == V_REFUSE || v == V_DELAY)
+		return 2;	/* until a time */
+	return v == V_WAIT ? 1 : 0;
+}
+
+int
+policy_outranks(const struct decision *best, enum verdict v, time_t until)
+{
+	int	rb, rc;
+
+	rb = rank(best->verdict, best->until);
+	rc = rank(v, until);
+	if (rc != rb)
+		return rc > rb;
+	if (rc != 2)
+		return 0;	/* the first of equals stays */
+	return until > best->until || (until == best->until &&
+	    v == V_REFUSE && best->verdict == V_DELAY);
+}
+
 static void
 consider(struct decision *best, enum verdict v, time_t until,
     const char *why)
 {
-	int	rb, rc;
-
-	rb = best->verdict == V_REFUSE && best->until == 0 ? 3 :
-	    best->verdict == V_REFUSE || best->verdict == V_DELAY ? 2 :
-	    best->verdict == V_WAIT ? 1 : 0;
-	rc = v == V_REFUSE && until == 0 ? 3 :
-	    v == V_REFUSE || v == V_DELAY ? 2 : v == V_WAIT ? 1 : 0;
-	if (rc < rb || rc == 0)
-		return;
-	if (rc == rb && rc != 2)
-		return;		/* the first of equals stays */
-	if (rc == 2 && rb == 2 && (until < best->until ||
-	    (until == best->until && !(v == V_REFUSE &&
-	    best->verdict == V_DELAY))))
+	if (!policy_outranks(best, v, until))
 		return;
 	best->verdict = v;
 	best->until = until;

@@ -387,6 +387,10 @@ struct decision {
  * attempt in flight as a potential failure unless it was proven.
  * Pure: no clock, no I/O.
  */
+/* Does (v, until) bind over best: an endless refusal, then the latest
+ * end among refusals and delays (a refusal over a delay that ends with
+ * it), then a wait; the first of equals stays. */
+int	 policy_outranks(const struct decision *, enum verdict, time_t);
 void	 policy_decide(const struct policy *, const struct history *,
 	    const char *, int, time_t, struct decision *);
 /* The modelled PerSourcePenalties total at now, in seconds (0 if none). */
