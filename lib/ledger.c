@@ -139,6 +139,8 @@ struct ledger {
 	size_t		 nmap;
 	char		 client[ATTEMPT_CLIENTLEN];
 	char		*sdir;		/* the state directory */
+	unsigned long	 conflicts;	/* EXECs another client beat */
+	unsigned long	 lockwaits;	/* tries to take a taken lock */
 };
 
 /* What a shared ledger's commit repeats in the local files. */
@@ -1213,14 +1215,53 @@ alive(const struct attempt *a)
 	return 1;
 }
 
+/*
+ * A shared ledger's attempt of ours whose process is gone: how the
+ * local files (the mirror, same pid, process start and start time)
+ * recorded its end, when the store could not be told (it failed while
+ * the attempt ran).  1 with *o and *t, or 0.  *lh caches the local
+ * history (loaded: *loaded).
+ */
+static int
+mirrored(struct ledger *l, const struct attempt *a, struct history *lh,
+    int *loaded, enum outcome *o, time_t *t)
+{
+	char	*cause = NULL;
+	size_t	 i;
+
+	if (!*loaded) {
+		*loaded = 1;
+		if (ledger_lock(l->local, lh, l->now, &cause) == -1) {
+			free(cause);
+			memset(lh, 0, sizeof(*lh));
+			return 0;
+		}
+		ledger_unlock(l->local);
+	}
+	for (i = 0; i < lh->natt; i++) {
+		const struct attempt *m = &lh->att[i];
+
+		if (m->pid == a->pid && m->pstart == a->pstart &&
+		    m->start == a->start && m->outcome != OUT_INFLIGHT &&
+		    strcmp(m->who, a->who) == 0) {
+			*o = m->outcome;
+			*t = m->end;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Settle attempts whose process is gone. */
 static void
 marklost(struct ledger *l, struct history *h)
 {
 	struct buf	 sb = { NULL, 0, 0 };
 	struct attempt	*a;
+	struct history	 lh;
 	size_t		 i, n = 0;
 	char		*cause = NULL;
+	int		 loaded = 0;
 
 	l->nflight = 0;
 	for (i = 0; i < h->natt; i++) {
@@ -1246,6 +1287,11 @@ marklost(struct ledger *l, struct history *h)
 		}
 		a->outcome = OUT_LOST;
 		a->end = l->now;
+		if (l->shared && !mirrored(l, a, &lh, &loaded, &a->outcome,
+		    &a->end)) {
+			a->outcome = OUT_LOST;
+			a->end = l->now;
+		}
 		if (fmt_state(&sb, a->id, a->end, a->outcome) == -1)
 			break;
 		n++;
@@ -1257,6 +1303,8 @@ marklost(struct ledger *l, struct history *h)
 	if (n > 0 && append(l, &sb, n, "lost attempt", &cause) == -1)
 		free(cause);
 	free(sb.p);
+	if (loaded)
+		history_free(&lh);
 }
 
 /*
@@ -1504,6 +1552,8 @@ ledger_unlock(struct ledger *l)
 	if (l->shared) {
 		if (l->local != NULL)
 			ledger_unlock(l->local);
+		if (l->locked && l->rs != NULL)
+			store_unlock(l->rs, l->server);
 		l->pend.len = 0;
 		l->base.len = 0;
 		l->rewrite = 0;
@@ -1764,6 +1814,26 @@ history_free(struct history *h)
  * say so, or, with ledger_required, every lock fails.
  */
 
+static long long
+mono(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void
+msleep_(long ms)
+{
+	struct timespec	 ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
 /* Remember id (shared) is lid in the local files. */
 static void
 shared_map(struct ledger *l, uint64_t id, uint64_t lid)
@@ -1946,6 +2016,8 @@ shared_lock(struct ledger *l, struct history *h, time_t now, char **cause)
 	struct buf	 sb = { NULL, 0, 0 };
 	char		*err = NULL, *keep;
 	size_t		 nel, lines, nflight;
+	long		 waited, step;
+	long long	 t0;
 	int		 r, old;
 
 	if (l->locked) {
@@ -1959,15 +2031,36 @@ shared_lock(struct ledger *l, struct history *h, time_t now, char **cause)
 	if (h == NULL)
 		h = &tmp;
 	memset(h, 0, sizeof(*h));
-	if (l->watching && store_unwatch(l->rs, &err) == -1)
-		goto storefail;
-	l->watching = 0;
-	if (sb_fmt(&sb, "%s %s %s\n", LEDGER_MAGIC, LEDGER_VERSION,
-	    l->server) == -1) {
-		*cause = xstrfmt("ledger: %s", strerror(ENOMEM));
-		return -1;
+	/*
+	 * The server's lock in the store: another client holds it for a
+	 * few milliseconds; wait with a jittered back-off (1 to 32 ms).
+	 */
+	t0 = mono();
+	for (step = 0;;) {
+		sb.len = 0;
+		if (sb_fmt(&sb, "%s %s %s\n", LEDGER_MAGIC, LEDGER_VERSION,
+		    l->server) == -1) {
+			free(sb.p);
+			*cause = xstrfmt("ledger: %s", strerror(ENOMEM));
+			return -1;
+		}
+		if ((r = store_read(l->rs, l->server, &sb, &nel, &err)) !=
+		    1)
+			break;
+		/* store_read waited on the wake list (up to 100 ms). */
+		waited = (long)((mono() - t0) / 1000000);
+		if (waited >= STORE_LOCKWAIT_MS) {
+			free(sb.p);
+			err = xstrfmt("the lock of %ssrv:%s stayed taken for "
+			    "%lds", l->prefix, l->server, waited / 1000);
+			goto storefail;
+		}
+		l->lockwaits++;
+		/* A little jitter against a crowd woken at once. */
+		if (step++ > 8)
+			msleep_((long)arc4random_uniform(4));
 	}
-	if ((r = store_read(l->rs, l->server, &sb, &nel, &err)) == -1) {
+	if (r == -1) {
 		free(sb.p);
 		goto storefail;
 	}
@@ -2076,6 +2169,8 @@ shared_commit(struct ledger *l, char **cause)
 	if (r == 0 && (r = mirror(l, cause)) == -1)
 		r = -2;
 	ledger_unlock(l);
+	if (r == 1)
+		l->conflicts++;
 	if (r == -1) {
 		/* Decide again, locally (or fail: ledger_required). */
 		if (shared_fail(l, err, cause) == -1)
@@ -2244,6 +2339,18 @@ ledger_warning(struct ledger *l)
 	w = l->warn;
 	l->warn = NULL;
 	return w;
+}
+
+unsigned long
+ledger_conflicts(const struct ledger *l)
+{
+	return l != NULL ? l->conflicts : 0;
+}
+
+unsigned long
+ledger_lockwaits(const struct ledger *l)
+{
+	return l != NULL ? l->lockwaits : 0;
 }
 
 int

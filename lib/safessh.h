@@ -580,6 +580,10 @@ char	*ledger_warning(struct ledger *);
 void	 ledger_describe(const struct ledger *, char *, size_t);
 /* Is the ledger a shared store (and not fallen back)?  1 or 0. */
 int	 ledger_shared(const struct ledger *);
+/* How many commits another client beat (a shared ledger's retries). */
+unsigned long ledger_conflicts(const struct ledger *);
+/* How many times a shared ledger found its server's lock taken. */
+unsigned long ledger_lockwaits(const struct ledger *);
 /* Did a required shared store fail (a refusal, not our error)?  1/0. */
 int	 ledger_refusing(const struct ledger *);
 /* This machine's client id for shared ledgers (state dir); 0 or -1. */
@@ -635,18 +639,27 @@ int	 store_open(struct store **, const struct ledgerurl *, const char *,
 void	 store_close(struct store *);
 /* The store's clock (TIME).  0 or -1. */
 int	 store_time(struct store *, time_t *, char **);
+#define STORE_LEASE_MS	3000	/* a server's lock runs out after */
+#define STORE_LOCKWAIT_MS 15000	/* the longest wait for a server's lock */
+#define STORE_WAKE_S	"0.1"	/* BLPOP on the wake list, seconds */
+#define STORE_WAKE_TTL	"10000"	/* a wake token's life, ms */
 /*
- * WATCH the server's list and read it: each element and a LF appended
- * to out.  0, or -1 with *cause (an element holding a LF is -2: damage).
+ * Take the server's lock (PREFIX "lock:" SERVER, a lease), WATCH it and
+ * the list, read the list: each element and a LF appended to out.  0
+ * locked, 1 when another client holds the lock (try again shortly), or
+ * -1 with *cause (an element that is not one line is -2: damage).
  */
 int	 store_read(struct store *, const char *, struct buf *, size_t *,
 	    char **);
+/* Give the server's lock back, if still ours (best effort). */
+void	 store_unlock(struct store *, const char *);
 /* UNWATCH.  0 or -1. */
 int	 store_unwatch(struct store *, char **);
 /*
  * MULTI; with base non-NULL DEL and RPUSH its lines; RPUSH add's lines;
- * PEXPIRE ttl seconds; EXEC.  0, 1 if a watched key changed (nothing
- * written), or -1 with *cause.
+ * PEXPIRE ttl seconds; DEL the lock; EXEC.  0, 1 if a watched key
+ * changed (nothing written), or -1 with *cause.  The lock is given
+ * back in every case.
  */
 int	 store_commit(struct store *, const char *, const struct buf *,
 	    const struct buf *, long, char **);

@@ -44,6 +44,8 @@ struct store {
 	struct ledgerurl u;		/* to connect again */
 	long		 ms;
 	int		 timedout;	/* the last failure was a timeout */
+	char		 token[20];	/* the server's lock, when ours */
+	int		 locked;
 	int		 again;		/* connected again once already */
 };
 
@@ -656,45 +658,84 @@ static int
 read1(struct store *s, const char *server, struct buf *out, size_t *nel,
     char **cause)
 {
-	const char	*av[4];
-	redisReply	*r = NULL, *e;
-	char		*key;
+	static const char *const what[] = { "UNWATCH", "SET", "WATCH",
+	    "LRANGE" };
+	const char	*av[6];
+	redisReply	*rr[4] = { NULL, NULL, NULL, NULL }, *r, *e;
+	char		*key = NULL, *lock = NULL, *wake = NULL, px[16];
 	size_t		 i;
 	int		 ret = -1;
 
 	*cause = NULL;
 	*nel = 0;
-	if ((key = store_key(s, server)) == NULL) {
+	if ((key = store_key(s, server)) == NULL ||
+	    (lock = xstrfmt("%slock:%s", s->prefix, server)) == NULL ||
+	    (wake = xstrfmt("%swake:%s", s->prefix, server)) == NULL) {
 		*cause = xstrfmt("%s", strerror(ENOMEM));
-		return -1;
+		goto out;
 	}
+	/*
+	 * Take the server's lock (a lease): one small command, so that
+	 * waiting clients cost the store little.  Then, in one round trip,
+	 * drop an earlier WATCH, watch the list and the lock, read the list.
+	 */
+	snprintf(s->token, sizeof(s->token), "%08x%08x", arc4random(),
+	    arc4random());
+	snprintf(px, sizeof(px), "%d", STORE_LEASE_MS);
+	av[0] = "SET";
+	av[1] = lock;
+	av[2] = s->token;
+	av[3] = "NX";
+	av[4] = "PX";
+	av[5] = px;
+	if ((rr[1] = cmd(s, 6, av, cause)) == NULL)
+		goto out;
+	if (rr[1]->type == REDIS_REPLY_NIL) {
+		/*
+		 * Another client holds the lock: wait on the wake list,
+		 * which each release pushes to; Redis wakes blocked clients
+		 * in turn.  At most STORE_WAKE_S, then try again anyway
+		 * (a holder that died leaves its lease to run out).
+		 */
+		ret = 1;
+		av[0] = "BLPOP";
+		av[1] = wake;
+		av[2] = STORE_WAKE_S;
+		settimeout(s, STORE_COMMIT_MS);
+		r = cmd(s, 3, av, cause);
+		if (s->c != NULL && !s->c->err)
+			settimeout(s, s->ms);
+		if (r == NULL)
+			ret = -1;
+		else
+			freeReplyObject(r);
+		goto out;
+	}
+	s->locked = 1;
+	av[0] = "UNWATCH";
+	if (ssend(s, 1, av, NULL, cause) == -1)
+		goto out;
 	av[0] = "WATCH";
 	av[1] = key;
-	if (ssend(s, 2, av, NULL, cause) == -1)
+	av[2] = lock;
+	if (ssend(s, 3, av, NULL, cause) == -1)
 		goto out;
 	av[0] = "LRANGE";
 	av[2] = "0";
 	av[3] = "-1";
 	if (ssend(s, 4, av, NULL, cause) == -1)
 		goto out;
-	if ((r = reply(s, "WATCH", cause)) == NULL)
-		goto out;
-	if (r->type == REDIS_REPLY_ERROR) {
-		*cause = errreply("WATCH", r);
-		freeReplyObject(r);
-		/* Read the LRANGE reply too: the connection stays usable. */
-		if ((r = reply(s, "LRANGE", cause)) != NULL)
-			freeReplyObject(r);
-		r = NULL;
-		goto out;
+	for (i = 0; i < 4; i++) {
+		if (i == 1)
+			continue;
+		if ((rr[i] = reply(s, what[i], cause)) == NULL)
+			goto out;
+		if (rr[i]->type == REDIS_REPLY_ERROR && *cause == NULL)
+			*cause = errreply(what[i], rr[i]);
 	}
-	freeReplyObject(r);
-	if ((r = reply(s, "LRANGE", cause)) == NULL)
+	if (*cause != NULL)
 		goto out;
-	if (r->type == REDIS_REPLY_ERROR) {
-		*cause = errreply("LRANGE", r);
-		goto out;
-	}
+	r = rr[3];
 	if (r->type != REDIS_REPLY_ARRAY) {
 		*cause = xstrfmt("LRANGE %s: not a list", key);
 		ret = -2;
@@ -718,10 +759,51 @@ read1(struct store *s, const char *server, struct buf *out, size_t *nel,
 	*nel = r->elements;
 	ret = 0;
 out:
-	if (r != NULL)
-		freeReplyObject(r);
+	for (i = 0; i < 4; i++)
+		if (rr[i] != NULL)
+			freeReplyObject(rr[i]);
 	free(key);
+	free(lock);
+	free(wake);
 	return ret;
+}
+
+/*
+ * Give the server's lock back if it is still ours (a lease that ran out
+ * may be another client's now): compare and delete, in Lua.  Best
+ * effort: a lock left behind runs out by itself.
+ */
+void
+store_unlock(struct store *s, const char *server)
+{
+	static const char cad[] = "if redis.call('get', KEYS[1]) == "
+	    "ARGV[1] then redis.call('del', KEYS[1]); "
+	    "redis.call('rpush', KEYS[2], '1'); "
+	    "redis.call('ltrim', KEYS[2], 0, 0); "
+	    "redis.call('pexpire', KEYS[2], " STORE_WAKE_TTL "); "
+	    "return 1 end return 0";
+	const char	*av[6];
+	redisReply	*r;
+	char		*lock, *wake, *cause = NULL;
+
+	if (s == NULL || !s->locked)
+		return;
+	s->locked = 0;
+	lock = xstrfmt("%slock:%s", s->prefix, server);
+	wake = xstrfmt("%swake:%s", s->prefix, server);
+	if (lock != NULL && wake != NULL) {
+		av[0] = "EVAL";
+		av[1] = cad;
+		av[2] = "2";
+		av[3] = lock;
+		av[4] = wake;
+		av[5] = s->token;
+		if ((r = cmd(s, 6, av, &cause)) != NULL)
+			freeReplyObject(r);
+	}
+	free(cause);
+	free(lock);
+	free(wake);
 }
 
 int
@@ -786,14 +868,18 @@ int
 store_commit(struct store *s, const char *server, const struct buf *base,
     const struct buf *add, long ttl, char **cause)
 {
-	const char	*av[3];
-	char		*key, ms[32];
+	const char	*av[3], *av4[4];
+	char		*key, *lock = NULL, *wake = NULL, ms[32];
 	redisReply	*r = NULL, *last = NULL;
 	size_t		 ncmd = 0, i;
 	int		 ret = -1;
 
 	*cause = NULL;
-	if ((key = store_key(s, server)) == NULL) {
+	if ((key = store_key(s, server)) == NULL ||
+	    (lock = xstrfmt("%slock:%s", s->prefix, server)) == NULL ||
+	    (wake = xstrfmt("%swake:%s", s->prefix, server)) == NULL) {
+		free(key);
+		free(lock);
 		*cause = xstrfmt("%s", strerror(ENOMEM));
 		return -1;
 	}
@@ -819,6 +905,30 @@ store_commit(struct store *s, const char *server, const struct buf *base,
 	if (ssend(s, 3, av, NULL, cause) == -1)
 		goto out;
 	ncmd++;
+	/* The lock is watched: if EXEC runs, it is still ours. */
+	if (s->locked) {
+		av[0] = "DEL";
+		av[1] = lock;
+		if (ssend(s, 2, av, NULL, cause) == -1)
+			goto out;
+		/* Wake one waiting client (at most one token stays). */
+		av[0] = "RPUSH";
+		av[1] = wake;
+		av[2] = "1";
+		if (ssend(s, 3, av, NULL, cause) == -1)
+			goto out;
+		av4[0] = "LTRIM";
+		av4[1] = wake;
+		av4[2] = "0";
+		av4[3] = "0";
+		if (ssend(s, 4, av4, NULL, cause) == -1)
+			goto out;
+		av[0] = "PEXPIRE";
+		av[2] = STORE_WAKE_TTL;
+		if (ssend(s, 3, av, NULL, cause) == -1)
+			goto out;
+		ncmd += 4;
+	}
 	av[0] = "EXEC";
 	if (ssend(s, 1, av, NULL, cause) == -1)
 		goto out;
@@ -860,7 +970,15 @@ out:
 		settimeout(s, s->ms);
 	if (last != NULL)
 		freeReplyObject(last);
+	if (ret == 0)
+		s->locked = 0;		/* EXEC deleted it */
+	else if (ret == 1)
+		store_unlock(s, server);
+	else
+		s->locked = 0;		/* the lease runs out */
 	free(key);
+	free(lock);
+	free(wake);
 	return ret;
 }
 

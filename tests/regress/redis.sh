@@ -136,9 +136,15 @@ eq "a. no penalty or ban on the server" 0 \
 
 # -------------------------------------------------------- b. the layout
 conf "unix:$SOCK"
-eq "b. one key per server: $KEY" "$KEY" "$(rcli --scan --pattern \
-    'safessh:*' | grep -v '^safessh:epoch$' | sort | tr '\n' ' ' |
-    sed 's/ $//')"
+eq "b. one list per server: $KEY" "$KEY" "$(rcli --scan --pattern \
+    'safessh:srv:*')"
+eq "b. no other keys than the documented ones (srv:, lock:, wake:, epoch)" \
+    "" "$(rcli --scan --pattern 'safessh:*' |
+    grep -Ev '^safessh:(srv|lock|wake):127\.0\.0\.1$|^safessh:epoch$')"
+check "b. no lock left behind" test "$(rcli EXISTS safessh:lock:127.0.0.1)" = 0
+wttl=$(rcli PTTL safessh:wake:127.0.0.1)
+check "b. the wake list expires (PTTL $wttl)" test "$wttl" = -2 -o \
+    "$wttl" -gt 0
 eq "b. a list" list "$(rcli TYPE "$KEY")"
 ttl=$(rcli PTTL "$KEY")
 check "b. the key expires (PTTL $ttl ms, at most 7 days)" \
