@@ -2218,7 +2218,7 @@ valid_client(const char *s)
 int
 ledger_client(const char *dir, char *buf, size_t len, char **cause)
 {
-	char	 path[PATH_MAX], host[64], id[128];
+	char	 path[PATH_MAX], tmp[PATH_MAX + 32], host[64], id[128];
 	ssize_t	 n;
 	size_t	 i;
 	int	 fd, tries;
@@ -2258,18 +2258,24 @@ ledger_client(const char *dir, char *buf, size_t len, char **cause)
 		host[i] = '\0';
 		snprintf(id, sizeof(id), "%s-%08x\n", host[0] != '\0' ?
 		    host : "host", arc4random());
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		/* Written whole under a temporary name, then linked: a
+		 * reader never sees half of it, and the first one wins. */
+		snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+		(void)unlink(tmp);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0600);
-		if (fd == -1 && errno == EEXIST)
-			continue;	/* another process made it */
 		if (fd == -1)
 			break;
 		n = write(fd, id, strlen(id));
-		close(fd);
-		if (n != (ssize_t)strlen(id)) {
-			unlink(path);
+		if (close(fd) == -1 || n != (ssize_t)strlen(id)) {
+			unlink(tmp);
 			break;
 		}
+		if (link(tmp, path) == -1 && errno != EEXIST) {
+			unlink(tmp);
+			break;
+		}
+		unlink(tmp);
 	}
 	*cause = xstrfmt("%s: %s", path, strerror(errno));
 	return -1;

@@ -640,7 +640,7 @@ void	 store_close(struct store *);
 /* The store's clock (TIME).  0 or -1. */
 int	 store_time(struct store *, time_t *, char **);
 #define STORE_LEASE_MS	3000	/* a server's lock runs out after */
-#define STORE_LOCKWAIT_MS 15000	/* the longest wait for a server's lock */
+#define STORE_LOCKWAIT_MS 60000	/* the longest wait for a server's lock */
 #define STORE_WAKE_S	"0.1"	/* BLPOP on the wake list, seconds */
 #define STORE_WAKE_TTL	"10000"	/* a wake token's life, ms */
 /*

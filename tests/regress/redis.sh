@@ -46,10 +46,12 @@ chmod 700 "$T/redis"
 # redis_start: a fresh, empty redis-server on $SOCK ($RPID).
 redis_start() {
 	local i
-	env -u LD_PRELOAD redis-server --port 0 --unixsocket "$SOCK" \
-	    --unixsocketperm 700 --dir "$T/redis" --save '' \
-	    --appendonly no --enable-debug-command local \
-	    --logfile "$T/redis/log" &
+	# At nice -10 when allowed: a team's store has its own host, not
+	# 1/200 of 2 cores shared with the clients of round d.
+	env -u LD_PRELOAD nice -n -10 redis-server --port 0 \
+	    --unixsocket "$SOCK" --unixsocketperm 700 --dir "$T/redis" \
+	    --save '' --appendonly no --enable-debug-command local \
+	    --logfile "$T/redis/log" 2>/dev/null &
 	RPID=$!
 	_pids+=("$RPID")
 	for i in $(seq 100); do
