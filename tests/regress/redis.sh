@@ -16,7 +16,9 @@
 #      the password shows nowhere (ps, --status, --dry-run, messages);
 #   d. a stand-in round: REDIS_N (default 200) concurrent calls over 5
 #      machines, every 10th a wrong key: the policy's failures booked,
-#      every run recorded, none lost, no deadlock; p99 admission.
+#      every run recorded, none lost, no deadlock; p99 admission;
+#   e. as root: 3 machines in network namespaces of their own, reaching
+#      the store through its socket: one budget still.
 . "$(dirname "$0")/lib.sh"
 t_init redis
 if ! command -v redis-server >/dev/null || ! command -v redis-cli \
@@ -398,4 +400,37 @@ echo "redis: stand-in, $N calls over 5 machines, every 10th a wrong key:" \
     "$runs ran, $refused refused, $fl failures booked, admission median" \
     "$(pct "$R/lat" 50) ms p99 $(pct "$R/lat" 99) ms, wall" \
     "$(((t1 - t0) / 1000)) ms"
+
+# ------------------------- e. machines in their own network namespaces
+# Root only: 3 machines, each in a network namespace of its own (no
+# route to this host's loopback), reach the one store through its Unix
+# socket; 4 wrong-key calls each at once: the policy's 2 failures.
+if [ "$(id -u)" != 0 ] || ! unshare -n true 2>/dev/null; then
+	skip "e. network namespaces: needs root and unshare -n"
+else
+	rcli DEL "$KEY" >/dev/null
+	R=$T/netns
+	mkdir -p "$R"
+	: > "$R/stand.log"
+	printf '[defaults]\nledger = unix:%s\nparallel = 64\non_risk = refuse\n' \
+	    "$SOCK" > "$SAFESSH_CONFIG"
+	check "e. a namespace has no route to this host's sshd" \
+	    unshare -n bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null"
+	pids=()
+	for i in $(seq 0 11); do
+		SAFESSH_SSH=$STAND STAND_LOG=$R/stand.log STAND_STATUS=255 \
+		    STAND_SLEEP=0.2 \
+		    STAND_STDERR='u@127.0.0.1: Permission denied (publickey).\r\n' \
+		    SAFESSH_STATE_DIR=$T/ns$((i % 3)) unshare -n "$SAFESSH" \
+		    "${W[@]}" </dev/null >/dev/null 2>"$R/err.$i" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	rcli LRANGE "$KEY" 0 -1 > "$R/list"
+	eq "e. 12 wrong-key calls from 3 namespaces: 2 ran" 2 \
+	    "$(grep -c '^run ' "$R/stand.log")"
+	eq "e. 2 failures booked in the store" 2 \
+	    "$(grep -c ' authfail$' "$R/list")"
+	eq "e. none fell back" 0 "$(cat "$R"/err.* | grep -c "$FALL")"
+fi
 t_done
