@@ -1698,6 +1698,7 @@ mode_status(int argc, char **argv)
 	char		 statedir[PATH_MAX], *cause = NULL, **sv, *warn;
 	char		 backend[1024] = "";
 	size_t		 n, i;
+	int		 fallen = 0;
 	time_t		 now = time(NULL);
 
 	if (argc > 1)
@@ -1721,12 +1722,22 @@ mode_status(int argc, char **argv)
 	    ledger_list(statedir, &hc, &sv, &n, &warn, &cause) == -1)
 		die("%s", cause);
 	if (warn != NULL) {
+		struct ledgerurl u;
+		const char	*why;
+		char		 url[512] = "the shared ledger";
+
 		fprintf(stderr, "safessh: %s\n", warn);
 		free(warn);
+		if (ledgerurl_parse(hc.ledger, &u, &why) == 0)
+			ledgerurl_show(&u, url, sizeof(url));
+		explicit_bzero(&u, sizeof(u));
 		hc.ledger = NULL;	/* the store failed: local rows */
+		snprintf(backend, sizeof(backend), "local files (%.900s/"
+		    "servers), as %s failed", statedir, url);
+		fallen = 1;
 	}
 	for (i = 0; i < n; i++) {
-		status_row(statedir, sv[i], &hc, now, backend,
+		status_row(statedir, sv[i], &hc, now, fallen ? NULL : backend,
 		    sizeof(backend));
 		free(sv[i]);
 	}
