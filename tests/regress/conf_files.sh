@@ -132,7 +132,7 @@ for k in $("$CC" -k); do
 done
 eq "every key in conf/safessh.conf (commented out)" "" "$missing"
 eq "every key in safessh.conf(5)" "" "$undocumented"
-eq "conf_keys has 23 keys" 23 "$("$CC" -k | wc -l)"
+eq "conf_keys has 26 keys" 26 "$("$CC" -k | wc -l)"
 
 # --- The file set.
 unset SAFESSH_CONFIG
