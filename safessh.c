@@ -1732,8 +1732,8 @@ mode_status(int argc, char **argv)
 			ledgerurl_show(&u, url, sizeof(url));
 		explicit_bzero(&u, sizeof(u));
 		hc.ledger = NULL;	/* the store failed: local rows */
-		snprintf(backend, sizeof(backend), "local files (%.900s/"
-		    "servers), as %s failed", statedir, url);
+		snprintf(backend, sizeof(backend), "local files (%.400s/"
+		    "servers), as %.500s failed", statedir, url);
 		fallen = 1;
 	}
 	for (i = 0; i < n; i++) {
