@@ -10,8 +10,11 @@
 #   2. 500 clients released at once on one server, each one admission and
 #      its settlement: WATCH/MULTI conflicts, lock waits, wall time;
 #   3. 500 concurrent safessh invocations over 5 machines (state
-#      directories) with the stand-in ssh: exit statuses, fallbacks,
-#      admission median and p99 (fork to the stand-in's first line);
+#      directories) with the stand-in ssh, every 10th on a wrong key:
+#      failures that reached the "server" and were booked (one budget
+#      in Redis; one per machine with the files), exit statuses,
+#      fallbacks, admission median and p99 (fork to the stand-in's first
+#      line);
 #   4. hyperfine: one whole safessh --dry-run (a process deciding).
 # REDIS_BENCH_N (default 500) sets 2 and 3.  redis-server runs at nice
 # -10 when allowed: on 2 cores shared with 500 clients it would otherwise
@@ -94,10 +97,17 @@ for b in files redis; do
 	pids=()
 	t0=${EPOCHREALTIME/[.,]/}
 	for ((i = 0; i < N; i++)); do
+		if [ $((i % 10)) = 9 ]; then
+			k=wrong1 st=255
+			se='u@127.0.0.1: Permission denied (publickey).\r\n'
+		else
+			k=right st=0 se=
+		fi
 		SAFESSH_SSH=$STAND STAND_LOG=$R/stand.log STAND_SLEEP=0.1 \
+		    STAND_STATUS=$st STAND_STDERR=$se \
 		    STAND_TAG=${EPOCHREALTIME/[.,]/} \
-		    SAFESSH_STATE_DIR=$T/inv-$b.m$((i % 5)) "$SAFESSH" \
-		    -i "$T/keys/right" -p 2222 127.0.0.1 true </dev/null \
+		    SAFESSH_STATE_DIR=$T/inv-$b.m$(((i + i / 10) % 5)) \
+		    "$SAFESSH" -i "$T/keys/$k" -p 2222 127.0.0.1 true </dev/null \
 		    >/dev/null 2>"$R/err.$i" &
 		pids+=($!)
 	done
@@ -108,7 +118,16 @@ for b in files redis; do
 	t1=${EPOCHREALTIME/[.,]/}
 	awk '$1 == "run" && $4 != "-" { printf "%.1f\n", ($2 - $4) / 1000 }' \
 	    "$R/stand.log" > "$R/lat"
-	echo "invocations $b: $N over 5 machines, exits" \
+	if [ "$b" = redis ]; then
+		booked=$(env -u LD_PRELOAD redis-cli -p "$RP" LRANGE \
+		    safessh:srv:127.0.0.1 0 -1 | grep -c ' authfail$')
+	else
+		booked=$(cat "$T"/inv-$b.m?/servers/127.0.0.1 |
+		    grep -c ' authfail$')
+	fi
+	echo "invocations $b: $N over 5 machines, every 10th a wrong key:" \
+	    "$(grep -c '^run .*wrong1' "$R/stand.log") wrong-key runs," \
+	    "$booked failures booked (policy: 2 per budget), exits" \
 	    "$(sort "$R/rcs" | uniq -c | awk '{ printf "%s%s:%s", s, $2, $1;
 	    s = " " }'), $(grep -c '^run ' "$R/stand.log") ran," \
 	    "$(cat "$R"/err.* | grep -c "local ledger for this call")" \
