@@ -1429,31 +1429,54 @@ ledger_begin(struct ledger *l, struct attempt *a, char **cause)
 }
 
 /*
+ * While locked: append the one record fmt writes of arg (what names it
+ * in a message).  0, or -1 with *cause.
+ */
+static int
+record1(struct ledger *l, int (*fmt)(struct buf *, const void *),
+    const void *arg, const char *what, char **cause)
+{
+	struct buf	 sb = { NULL, 0, 0 };
+	int		 r;
+
+	*cause = NULL;
+	if (!l->locked) {
+		*cause = xstrfmt("%s: not locked", l->path);
+		return -1;
+	}
+	if (fmt(&sb, arg) == -1) {
+		free(sb.p);
+		*cause = xstrfmt("ledger %s: %s; %s not recorded", l->path,
+		    strerror(ENOMEM), what);
+		return -1;
+	}
+	r = append(l, &sb, 1, what, cause);
+	free(sb.p);
+	return r;
+}
+
+static int
+fmt_state1(struct buf *sb, const void *st)
+{
+	return fmt_srvstate(sb, st);
+}
+
+static int
+fmt_learned1(struct buf *sb, const void *lr)
+{
+	return fmt_learned(sb, lr);
+}
+
+/*
  * While locked: record the server's new state (cut to fit struct
  * history).  0, or -1 with *cause.
  */
 int
 ledger_state(struct ledger *l, const struct srvstate *st, char **cause)
 {
-	struct buf	 sb = { NULL, 0, 0 };
-	int		 r;
-
-	*cause = NULL;
 	if (l->fallen)
 		return ledger_state(l->local, st, cause);
-	if (!l->locked) {
-		*cause = xstrfmt("%s: not locked", l->path);
-		return -1;
-	}
-	if (fmt_srvstate(&sb, st) == -1) {
-		free(sb.p);
-		*cause = xstrfmt("ledger %s: %s; server state not recorded",
-		    l->path, strerror(ENOMEM));
-		return -1;
-	}
-	r = append(l, &sb, 1, "server state", cause);
-	free(sb.p);
-	return r;
+	return record1(l, fmt_state1, st, "server state", cause);
 }
 
 /*
@@ -1463,25 +1486,9 @@ ledger_state(struct ledger *l, const struct srvstate *st, char **cause)
 int
 ledger_learn(struct ledger *l, const struct learned *lr, char **cause)
 {
-	struct buf	 sb = { NULL, 0, 0 };
-	int		 r;
-
-	*cause = NULL;
 	if (l->fallen)
 		return ledger_learn(l->local, lr, cause);
-	if (!l->locked) {
-		*cause = xstrfmt("%s: not locked", l->path);
-		return -1;
-	}
-	if (fmt_learned(&sb, lr) == -1) {
-		free(sb.p);
-		*cause = xstrfmt("ledger %s: %s; learned limit not recorded",
-		    l->path, strerror(ENOMEM));
-		return -1;
-	}
-	r = append(l, &sb, 1, "learned limit", cause);
-	free(sb.p);
-	return r;
+	return record1(l, fmt_learned1, lr, "learned limit", cause);
 }
 
 /*
