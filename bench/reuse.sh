@@ -15,7 +15,8 @@
 command -v hyperfine >/dev/null || { echo "bench: needs hyperfine"; exit 1; }
 t_init bench-reuse
 t_keys
-t_sshd
+# "system": the account as it is (lib.sh runs test sshds under nss_wrapper).
+T_SSHD_REAL=1 t_sshd
 RUNS=${RUNS:-3}
 N=${N:-50}
 SYSPORT=$PORT

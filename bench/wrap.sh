@@ -10,7 +10,8 @@
 command -v hyperfine >/dev/null || { echo "bench: needs hyperfine"; exit 1; }
 t_init bench-wrap
 t_keys
-t_sshd
+# "system": the account as it is (lib.sh runs test sshds under nss_wrapper).
+T_SSHD_REAL=1 t_sshd
 t_sshd_lean
 cat > "$SAFESSH_CONFIG" <<CFG
 [host 127.0.0.1]
