@@ -238,17 +238,6 @@ refusal(const char *host, const char *server, const struct decision *d,
 }
 
 /* Sleep ms milliseconds, resuming after signals that do not kill us. */
-static void
-msleep(long ms)
-{
-	struct timespec	ts, rem;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &rem) == -1 && errno == EINTR)
-		ts = rem;
-}
-
 /* Wait until t, showing a countdown on a terminal (Ctrl-C aborts). */
 static void
 delay(const char *host, const char *server, const struct decision *d)
@@ -269,7 +258,7 @@ delay(const char *host, const char *server, const struct decision *d)
 			    "%s: %s (Ctrl-C aborts)\033[K", host, server, in,
 			    d->why);
 		}
-		msleep(d->until - now > 1 ? 1000 : 250);
+		util_msleep(d->until - now > 1 ? 1000 : 250);
 	}
 	if (tty)
 		fprintf(stderr, "\r\033[K");
@@ -364,7 +353,7 @@ admit(struct job *j, struct ledger *lg, int check)
 			    j->host, j->server, d.why);
 			said = 1;
 		}
-		msleep(waitms + arc4random_uniform((uint32_t)waitms + 1));
+		util_msleep(waitms + arc4random_uniform((uint32_t)waitms + 1));
 		if (waitms < 200)
 			waitms *= 2;
 	}
@@ -1288,7 +1277,7 @@ mode_wrap(int argc, char **argv, int check)
 		    j.server, st.st.why, (long)(st.st.until - time(NULL)));
 		/* Its own back-off, whatever on_risk says: then the probe. */
 		while (time(NULL) < st.st.until)
-			msleep(250);
+			util_msleep(250);
 	}
 	ledger_close(lg);
 	mimic(status);

@@ -1830,17 +1830,6 @@ mono(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void
-msleep_(long ms)
-{
-	struct timespec	 ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 /* Remember id (shared) is lid in the local files. */
 static void
 shared_map(struct ledger *l, uint64_t id, uint64_t lid)
@@ -2065,7 +2054,7 @@ shared_lock(struct ledger *l, struct history *h, time_t now, char **cause)
 		l->lockwaits++;
 		/* A little jitter against a crowd woken at once. */
 		if (step++ > 8)
-			msleep_((long)arc4random_uniform(4));
+			util_msleep((long)arc4random_uniform(4));
 	}
 	if (r == -1) {
 		free(sb.p);

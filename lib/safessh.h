@@ -72,6 +72,7 @@ char	*xstrfmt(const char *, ...) __attribute__((format(printf, 1, 2)));
 char	*util_tilde(const char *);
 /* Format a duration as "41m", "1h30m", "12s"; returns buf. */
 char	*util_dur(long, char *, size_t);
+void	 util_msleep(long);
 /* 64-bit FNV-1a over n bytes, chained from h (start: UTIL_FNV0). */
 #define UTIL_FNV0	0xcbf29ce484222325ULL
 uint64_t util_fnv(uint64_t, const void *, size_t);

@@ -134,6 +134,18 @@ util_tilde(const char *path)
 	return xstrfmt("%s%s", home, path + 1);
 }
 
+/* Sleep ms milliseconds, through signals that interrupt it. */
+void
+util_msleep(long ms)
+{
+	struct timespec	 ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
 char *
 util_dur(long s, char *buf, size_t len)
 {

@@ -27,19 +27,6 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli \
 	t_done
 	exit 0
 fi
-# Stay below the kernel's ephemeral ports (see admission.sh).
-t_port() {
-	local p lo
-	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-	[ "${lo:-0}" -gt 20100 ] 2>/dev/null || lo=32768
-	while :; do
-		p=$((20000 + RANDOM % (lo - 20000)))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-}
 N=${REDIS_N:-200}
 SOCK=$T/redis/sock
 mkdir -p "$T/redis"
